@@ -1,0 +1,392 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One memcache client connection, for its whole life on one worker.
+///
+/// Requests are framed in place from `input`, routed, and their bytes moved (not
+/// copied) to server connections. Each request that expects a reply takes a place in
+/// `queue`; replies leave strictly in queue order. Bad input gets memcached's error
+/// reply; the connection closes only where the byte stream cannot be resynchronised,
+/// and then only after the replies due before the bad request are written.
+final class ClientConnection: EventTarget {
+    unowned let worker: Worker
+    unowned let pool: PoolRuntime
+    private let fd: Int32
+    let input = Buffer()
+    let output = Buffer()
+    private var queue = RequestQueue()
+    private var request = MemcacheRequest()
+    private var readWatcher: IOWatcher!
+    private var writeWatcher: IOWatcher!
+    /// Reading is paused while too much is queued (backpressure).
+    private var paused = false
+    /// No more requests will be read: end of stream, `quit`, or an unrecoverable error.
+    private var inputClosed = false
+    /// Set when the connection must close once pending replies are written, with
+    /// whether that counts as a client error.
+    private var closeAfterReplies = false
+    private var closedWithError = false
+    private var closed = false
+    /// Bytes `input` must hold before parsing can make progress (a storage request
+    /// waiting for its data block).
+    private var needed = 0
+    /// Bytes still to discard after a bad request whose data block must be skipped.
+    private var swallow = 0
+    var isDirty = false
+
+    /// Above this many queued requests or output bytes, reading pauses.
+    static let maxQueued = 4096
+    static let maxOutputBytes = 4 << 20
+
+    private static let readTag = 0
+    private static let writeTag = 1
+
+    init(worker: Worker, pool: PoolRuntime, fd: Int32) {
+        self.worker = worker
+        self.pool = pool
+        self.fd = fd
+        readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
+        writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
+        readWatcher.start()
+    }
+
+    func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
+        if tag == Self.writeTag {
+            flush()
+        } else {
+            readAvailable()
+        }
+    }
+
+    private func readAvailable() {
+        while !inputClosed && !paused {
+            let received = input.read(from: fd)
+            if received > 0 {
+                processInput()
+                if received < 16384 { return }
+                continue
+            }
+            if received == -Int(EAGAIN) { return }
+            if received == 0 {
+                // End of stream: still answer what was asked, then close.
+                stopReading()
+                closeAfterReplies = true
+                processInput()
+                closeIfDone()
+            } else {
+                closedWithError = true
+                close()
+            }
+            return
+        }
+    }
+
+    private func stopReading() {
+        inputClosed = true
+        readWatcher.stop()
+    }
+
+    /// Frames and dispatches every complete request in `input`.
+    private func processInput() {
+        while !closed {
+            if swallow > 0 {
+                let dropped = min(swallow, input.count)
+                input.drain(dropped)
+                swallow -= dropped
+                if swallow > 0 { return }
+            }
+            if input.isEmpty || input.count < needed { return }
+            guard let lineEnd = input.firstCRLF() else {
+                if input.count > MemcacheRequestParser.maxLineLength {
+                    reject(reply: "CLIENT_ERROR line too long\r\n", lineLength: input.count, swallow: 0, close: true)
+                }
+                return
+            }
+            if lineEnd > MemcacheRequestParser.maxLineLength {
+                reject(reply: "CLIENT_ERROR line too long\r\n", lineLength: input.count, swallow: 0, close: true)
+                return
+            }
+            let result = input.withContiguousBytes(lineEnd) { line in
+                MemcacheRequestParser.parse(line: line, into: &request)
+            }
+            switch result {
+            case .error(let error):
+                reject(reply: error.reply, lineLength: lineEnd + 2, swallow: error.swallow, close: error.closeConnection)
+            case .request:
+                var total = lineEnd + 2
+                if request.command.isStorage {
+                    total += request.valueLength + 2
+                    if input.count < total {
+                        needed = total
+                        return
+                    }
+                    if input.byte(at: total - 2) != 13 || input.byte(at: total - 1) != 10 {
+                        reject(reply: "CLIENT_ERROR bad data chunk\r\n", lineLength: total, swallow: 0, close: false)
+                        needed = 0
+                        continue
+                    }
+                }
+                needed = 0
+                dispatch(lineLength: lineEnd + 2, total: total)
+            }
+            if queue.count >= Self.maxQueued || output.count >= Self.maxOutputBytes {
+                pause()
+                return
+            }
+        }
+    }
+
+    /// Queues a proxy-made reply in order, drops the bad bytes, and closes afterwards if
+    /// the stream cannot be trusted.
+    private func reject(reply: String, lineLength: Int, swallow more: Int, close: Bool) {
+        let local = worker.makeRequest(role: .local, client: self)
+        local.reply.append(reply)
+        input.drain(min(lineLength, input.count))
+        swallow = more
+        if close {
+            closedWithError = true
+            closeAfterReplies = true
+            stopReading()
+            input.drain(input.count)
+        }
+        queue.append(local)
+        local.isDone = true
+        requestFinished()
+    }
+
+    /// Routes one parsed request whose bytes (`total`, line included) start `input`.
+    private func dispatch(lineLength: Int, total: Int) {
+        switch request.command {
+        case .get, .gets, .gat, .gats:
+            forwardRetrieval(lineLength: lineLength)
+        case .version:
+            // nutcracker sends `version` to the server of the key "placeholder".
+            input.drain(lineLength)
+            let server = Array("placeholder".utf8).withUnsafeBytes { pool.router.server(forKey: $0) }
+            forward(to: server, bytes: nil, literal: "version\r\n", expectsReply: true, retrieval: false)
+        case .quit:
+            input.drain(lineLength)
+            stopReading()
+            closeAfterReplies = true
+            input.drain(input.count)
+            closeIfDone()
+        case .flushAll, .verbosity:
+            broadcast(lineLength: lineLength)
+        case .stats:
+            input.drain(lineLength)
+            let local = worker.makeRequest(role: .local, client: self)
+            local.reply.append(worker.statsReply(pool: pool))
+            queue.append(local)
+            local.isDone = true
+            requestFinished()
+        default:
+            // Storage, delete, incr/decr, touch: one key, forwarded as is.
+            let server = routeKey(0, lineLength: lineLength)
+            forward(to: server, bytes: total, literal: nil, expectsReply: !request.noreply, retrieval: false)
+        }
+    }
+
+    /// The server for the request's key `index` (keys are ranges in the line).
+    private func routeKey(_ index: Int, lineLength: Int) -> Int? {
+        let range = request.keys[index]
+        return input.withContiguousBytes(lineLength) { line in
+            pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[range]), random: worker.nextRandom())
+        }
+    }
+
+    /// Sends `bytes` from the front of `input` (or a literal) to `server`, queuing a
+    /// request for the reply when one is expected.
+    private func forward(to server: Int?, bytes: Int?, literal: StaticString?, expectsReply: Bool, retrieval: Bool) {
+        guard let server else {
+            // No live server in the pool.
+            if let bytes { input.drain(bytes) }
+            if expectsReply { answerLocally("SERVER_ERROR Connection refused\r\n") }
+            pool.counters.forwardError += 1
+            return
+        }
+        let runtime = pool.servers[server]
+        let connection = runtime.connection()
+        var length = 0
+        if let bytes {
+            input.move(bytes, to: connection.output)
+            length = bytes
+        } else if let literal {
+            connection.output.append(literal)
+            length = literal.utf8CodeUnitCount
+        }
+        runtime.counters.requests += 1
+        runtime.counters.requestBytes += length
+        guard expectsReply else {
+            connection.enqueue(nil)
+            return
+        }
+        let forwarded = worker.makeRequest(role: .single, client: self)
+        forwarded.isRetrieval = retrieval
+        forwarded.serverIndex = server
+        queue.append(forwarded)
+        connection.enqueue(forwarded)
+    }
+
+    private func answerLocally(_ text: StaticString) {
+        let local = worker.makeRequest(role: .local, client: self)
+        local.reply.append(text)
+        queue.append(local)
+        local.isDone = true
+        requestFinished()
+    }
+
+    /// get/gets/gat/gats: one key, or all keys on one server, goes as it came; otherwise
+    /// one sub-request per server, merged back in the client's key order.
+    private func forwardRetrieval(lineLength: Int) {
+        let keyCount = request.keys.count
+        var servers = worker.keyServers
+        servers.removeAll(keepingCapacity: true)
+        input.withContiguousBytes(lineLength) { line in
+            for range in request.keys {
+                let server = pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[range]), random: worker.nextRandom())
+                servers.append(server ?? -1)
+            }
+        }
+        defer { worker.keyServers = servers }
+        if !servers.contains(where: { $0 != servers[0] }) {
+            forward(to: servers[0] < 0 ? nil : servers[0], bytes: lineLength, literal: nil, expectsReply: true, retrieval: true)
+            return
+        }
+        if servers.contains(-1) {
+            input.drain(lineLength)
+            pool.counters.forwardError += 1
+            answerLocally("SERVER_ERROR Connection refused\r\n")
+            return
+        }
+        let parent = worker.makeRequest(role: .multiget, client: self)
+        parent.line = input.withContiguousBytes(lineLength) { Array($0) }
+        parent.keys = request.keys
+        parent.slots = Array(repeating: nil, count: keyCount)
+        input.drain(lineLength)
+        queue.append(parent)
+        // The command word (and gat's exptime) starts every sub-request.
+        let command: [UInt8]
+        switch request.command {
+        case .gets: command = Array("gets".utf8)
+        case .gat: command = Array("gat ".utf8) + parent.line[request.exptimeRange!]
+        case .gats: command = Array("gats ".utf8) + parent.line[request.exptimeRange!]
+        default: command = Array("get".utf8)
+        }
+        var pending = 0
+        for server in pool.servers where servers.contains(server.index) {
+            let fragment = worker.makeRequest(role: .fragment, client: nil)
+            fragment.parent = parent
+            fragment.isRetrieval = true
+            fragment.serverIndex = server.index
+            fragment.keyIndexes.removeAll(keepingCapacity: true)
+            let connection = server.connection()
+            let out = connection.output
+            let before = out.count
+            out.append(command)
+            parent.line.withUnsafeBytes { line in
+                for index in 0..<keyCount where servers[index] == server.index {
+                    fragment.keyIndexes.append(index)
+                    out.append(" ")
+                    out.append(UnsafeRawBufferPointer(rebasing: line[parent.keys[index]]))
+                }
+            }
+            out.append("\r\n")
+            server.counters.requests += 1
+            server.counters.requestBytes += out.count - before
+            pool.counters.fragments += 1
+            pending += 1
+            parent.pending = pending
+            connection.enqueue(fragment)
+        }
+    }
+
+    /// flush_all and verbosity go to every server; one merged reply comes back.
+    private func broadcast(lineLength: Int) {
+        let line = input.withContiguousBytes(lineLength) { Array($0) }
+        input.drain(lineLength)
+        let parent: Request? = request.noreply ? nil : worker.makeRequest(role: .broadcast, client: self)
+        if let parent {
+            parent.pending = pool.servers.count
+            queue.append(parent)
+        }
+        for server in pool.servers {
+            let connection = server.connection()
+            connection.output.append(line)
+            server.counters.requests += 1
+            server.counters.requestBytes += line.count
+            if let parent {
+                let part = worker.makeRequest(role: .broadcastPart, client: nil)
+                part.parent = parent
+                connection.enqueue(part)
+            } else {
+                connection.enqueue(nil)
+            }
+        }
+    }
+
+    /// Some request finished: write every finished reply at the head of the queue.
+    func requestFinished() {
+        guard !closed else { return }
+        while let head = queue.first, head.isDone {
+            queue.removeFirst()
+            head.reply.moveAll(to: output)
+            worker.recycle(head)
+        }
+        if !output.isEmpty { worker.markDirty(self) }
+        if paused && queue.count < Self.maxQueued / 2 && output.count < Self.maxOutputBytes / 2 {
+            resume()
+        }
+        if queue.isEmpty && output.isEmpty { closeIfDone() }
+    }
+
+    private func pause() {
+        paused = true
+        readWatcher.stop()
+    }
+
+    private func resume() {
+        paused = false
+        if !inputClosed {
+            readWatcher.start()
+            processInput()
+        }
+    }
+
+    /// Writes queued replies; arms the write watcher only when the socket is full.
+    func flush() {
+        guard !closed else { return }
+        while !output.isEmpty {
+            let written = output.write(to: fd)
+            if written > 0 { continue }
+            if written == -Int(EAGAIN) {
+                writeWatcher.start()
+                return
+            }
+            closedWithError = true
+            close()
+            return
+        }
+        if paused && queue.count < Self.maxQueued / 2 { resume() }
+        closeIfDone()
+    }
+
+    private func closeIfDone() {
+        if closeAfterReplies && queue.isEmpty && output.isEmpty && !closed { close() }
+    }
+
+    /// Closes the socket. Requests still out at servers are detached: their replies,
+    /// when they come, are dropped.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        readWatcher.stop()
+        writeWatcher.stop()
+        Socket.close(fd)
+        for case let request? in queue.all { request.client = nil }
+        queue = RequestQueue()
+        if closedWithError { pool.counters.clientErr += 1 } else { pool.counters.clientEOF += 1 }
+        pool.shared.releaseClient()
+        worker.removeClient(self)
+    }
+}

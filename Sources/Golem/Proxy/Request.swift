@@ -1,0 +1,108 @@
+/// One client request on its way through the proxy, and the slot its reply fills.
+///
+/// A request sits in its client's queue from the moment it is parsed until its reply
+/// has been written back, so replies leave in request order whatever order servers
+/// answer in. A multi-key retrieval is a *parent* whose *fragments* (one per server)
+/// travel to the servers; the parent's reply is assembled from theirs.
+final class Request {
+    /// What kind of work the request stands for.
+    enum Role {
+        /// Forwarded to one server as it came; the server's reply is passed back as is.
+        case single
+        /// A multi-key retrieval split into fragments; owns one reply slot per key.
+        case multiget
+        /// One server's share of a multiget.
+        case fragment
+        /// Sent to every server of the pool (flush_all, verbosity); one merged reply.
+        case broadcast
+        /// One server's copy of a broadcast.
+        case broadcastPart
+        /// Answered by the proxy itself; the reply is ready when it is queued.
+        case local
+    }
+
+    var role: Role = .single
+    /// The client waiting for this request; nil once that client has gone.
+    var client: ClientConnection?
+    /// The parent of a fragment or broadcast part.
+    var parent: Request?
+    /// The reply, complete when `isDone`.
+    let reply = Buffer()
+    var isDone = false
+    /// Whether the server's reply is a retrieval reply (`VALUE ...` blocks, then `END`).
+    var isRetrieval = false
+    /// Server index in the pool, for stats and error attribution.
+    var serverIndex = 0
+    /// When the request times out, in monotonic milliseconds (`Int.max`: never).
+    var deadline = Int.max
+    /// Bytes sent to the server (for stats).
+    var requestBytes = 0
+
+    // Multiget parent: a copy of the request line (keys are ranges into it), one reply
+    // slot per key, how many fragments are still out, and the first failure.
+    var line: [UInt8] = []
+    var keys: [Range<Int>] = []
+    var slots: [Buffer?] = []
+    var pending = 0
+    var failure: [UInt8]? = nil
+
+    // Fragment: the parent key indexes this fragment carries, and how far the reply has
+    // matched them.
+    var keyIndexes: [Int] = []
+    var cursor = 0
+
+    /// Marks the request answered and tells whoever waits for it.
+    func finish() {
+        isDone = true
+        switch role {
+        case .fragment, .broadcastPart:
+            parent?.childFinished(self)
+            parent = nil
+        default:
+            client?.requestFinished()
+        }
+    }
+
+    /// Answers the request with a proxy-made error line (`SERVER_ERROR ...\r\n`).
+    func fail(_ message: [UInt8]) {
+        guard !isDone else { return }
+        switch role {
+        case .fragment, .broadcastPart:
+            parent?.recordFailure(message)
+        default:
+            reply.drain(reply.count)
+            reply.append(message)
+        }
+        finish()
+    }
+
+    /// Records the first failure among a parent's children.
+    func recordFailure(_ message: [UInt8]) {
+        if failure == nil { failure = message }
+    }
+
+    /// A fragment or broadcast part is done; when the last one is, assemble the reply.
+    func childFinished(_ child: Request) {
+        if child.role == .broadcastPart {
+            // Any reply other than OK from one server becomes the whole reply.
+            if failure == nil, child.reply.count > 0, child.reply.copyBytes(2) != Array("OK".utf8) {
+                failure = child.reply.copyBytes()
+            }
+            if reply.isEmpty { child.reply.moveAll(to: reply) }
+        }
+        child.reply.drain(child.reply.count)
+        pending -= 1
+        guard pending == 0 else { return }
+        if let failure {
+            reply.drain(reply.count)
+            reply.append(failure)
+        } else if role == .multiget {
+            for index in slots.indices {
+                if let slot = slots[index] { slot.moveAll(to: reply) }
+            }
+            reply.append("END\r\n")
+        }
+        slots.removeAll(keepingCapacity: true)
+        finish()
+    }
+}

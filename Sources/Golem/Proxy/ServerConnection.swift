@@ -1,0 +1,298 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One connection from a worker to one memcached server.
+///
+/// Requests from any of the worker's clients are written back to back; those that
+/// expect a reply wait in `inFlight`, and replies are matched to them in order
+/// (memcached answers in order). When the connection fails or a request times out,
+/// every request on it is answered with nutcracker's error and the connection is
+/// dropped; the next request reconnects.
+final class ServerConnection: EventTarget {
+    enum State { case disconnected, connecting, connected }
+
+    unowned let worker: Worker
+    unowned let server: ServerRuntime
+    private(set) var state = State.disconnected
+    private var fd: Int32 = -1
+    let input = Buffer()
+    let output = Buffer()
+    /// Requests written (or queued to be written) that still expect a reply, oldest first.
+    private var inFlight = RequestQueue()
+    private var readWatcher: IOWatcher?
+    private var writeWatcher: IOWatcher?
+    private var timer: IOWatcher?
+    /// True while this connection is on the worker's list of sockets to flush.
+    var isDirty = false
+
+    private static let readTag = 0
+    private static let writeTag = 1
+    private static let timerTag = 2
+
+    init(worker: Worker, server: ServerRuntime) {
+        self.worker = worker
+        self.server = server
+    }
+
+    /// Requests awaiting a reply.
+    var outstanding: Int { inFlight.count }
+
+    /// Queues `request`, whose bytes the caller has already appended to `output`; nil
+    /// for a request that expects no reply (`noreply`).
+    func enqueue(_ request: Request?) {
+        if state == .disconnected { connect() }
+        if let request {
+            if server.pool.config.timeout > 0 {
+                request.deadline = worker.clock.now + server.pool.config.timeout
+                if timer?.isActive != true { armTimer() }
+            }
+            inFlight.append(request)
+        }
+        if state == .connected { worker.markDirty(self) }
+        if state == .disconnected {
+            // The connect failed at once: answer right away, and drop what was queued.
+            output.drain(output.count)
+            failAll(code: lastConnectError)
+        }
+    }
+
+    private var lastConnectError: Int32 = ECONNREFUSED
+
+    /// Starts a non-blocking connect; failures surface through `failAll`.
+    func connect() {
+        guard state == .disconnected else { return }
+        let address: Socket.Address
+        switch server.config.address {
+        case .tcp(let host, let port):
+            switch Socket.resolve(host: host, port: port) {
+            case .success(let resolved): address = resolved
+            case .failure:
+                lastConnectError = EHOSTUNREACH
+                return
+            }
+        case .unix(let path):
+            guard let resolved = Socket.unixAddress(path: path) else {
+                lastConnectError = ENAMETOOLONG
+                return
+            }
+            address = resolved
+        }
+        switch Socket.connect(to: address) {
+        case .failure(let failure):
+            lastConnectError = failure.code
+            server.counters.serverErr += 1
+        case .success(let descriptor):
+            fd = descriptor
+            state = .connecting
+            readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
+            writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
+            writeWatcher?.start()
+        }
+    }
+
+    func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
+        switch tag {
+        case Self.writeTag:
+            if state == .connecting {
+                let code = Socket.pendingError(fd)
+                if code != 0 {
+                    close(code: code)
+                    return
+                }
+                state = .connected
+                server.counters.serverConnections += 1
+                readWatcher?.start()
+            }
+            flush()
+        case Self.readTag:
+            readAvailable()
+        default:
+            checkTimeouts()
+        }
+    }
+
+    /// Writes what is queued; arms the write watcher only when the socket is full.
+    func flush() {
+        guard state == .connected else { return }
+        while !output.isEmpty {
+            let written = output.write(to: fd)
+            if written > 0 { continue }
+            if written == -Int(EAGAIN) {
+                writeWatcher?.start()
+                return
+            }
+            close(code: written == 0 ? 0 : Int32(-written))
+            return
+        }
+    }
+
+    private func readAvailable() {
+        while true {
+            let received = input.read(from: fd)
+            if received > 0 {
+                server.counters.responseBytes += received
+                if !parseReplies() { return }
+                if received < 16384 { return }
+                continue
+            }
+            if received == -Int(EAGAIN) { return }
+            close(code: received == 0 ? 0 : Int32(-received))
+            return
+        }
+    }
+
+    /// Frames replies from `input` and hands each to the oldest request waiting.
+    /// Returns false when the connection was closed because a reply made no sense.
+    private func parseReplies() -> Bool {
+        while !input.isEmpty {
+            guard let request = inFlight.first else {
+                // A reply nobody asked for: the stream cannot be trusted any more.
+                close(code: EINVAL)
+                return false
+            }
+            guard let lineEnd = input.firstCRLF() else {
+                if input.count > MemcacheRequestParser.maxLineLength * 4 {
+                    close(code: EINVAL)
+                    return false
+                }
+                return true
+            }
+            let parsed = input.withContiguousBytes(lineEnd) { MemcacheResponseParser.parse(line: $0) }
+            let lineLength = lineEnd + 2
+            switch parsed {
+            case .value(let key, let valueLength):
+                guard request.isRetrieval else { return broken() }
+                let total = lineLength + valueLength + 2
+                if input.count < total { return true }
+                if input.byte(at: total - 2) != 13 || input.byte(at: total - 1) != 10 { return broken() }
+                if request.role == .fragment {
+                    guard let slot = matchSlot(request, key: key) else { return broken() }
+                    input.move(total, to: slot)
+                } else {
+                    input.move(total, to: request.reply)
+                }
+            case .end:
+                if request.role == .fragment {
+                    input.drain(lineLength)
+                } else {
+                    input.move(lineLength, to: request.reply)
+                }
+                complete()
+            case .stat:
+                return broken()
+            case .simple, .error:
+                if request.role == .fragment {
+                    // A fragment must come back as VALUE blocks and END; anything else
+                    // fails the whole multiget with what the server said, if it is an
+                    // error, or with nutcracker's EINVAL text.
+                    let text = input.copyBytes(lineLength)
+                    input.drain(lineLength)
+                    _ = inFlight.removeFirst()
+                    server.counters.responses += 1
+                    request.fail(
+                        text.starts(with: Array("SERVER_ERROR".utf8)) ? text : Array("SERVER_ERROR Invalid argument\r\n".utf8))
+                    continue
+                }
+                input.move(lineLength, to: request.reply)
+                complete()
+            case .invalid:
+                return broken()
+            }
+        }
+        return true
+    }
+
+    /// Closes the connection because the server's bytes do not parse (EINVAL).
+    private func broken() -> Bool {
+        close(code: EINVAL)
+        return false
+    }
+
+    /// The reply slot for the VALUE block of `key` in a fragment's reply: the next key of
+    /// the fragment (in request order) with that name. memcached answers hits in the
+    /// order asked, so walking forward finds it; misses are skipped.
+    private func matchSlot(_ fragment: Request, key: Range<Int>) -> Buffer? {
+        guard let parent = fragment.parent else {
+            // The client is gone; keep framing, drop the bytes.
+            return worker.scratch
+        }
+        let matched: Int? = input.withContiguousBytes(key.upperBound) { bytes -> Int? in
+            let name = UnsafeRawBufferPointer(rebasing: bytes[key])
+            while fragment.cursor < fragment.keyIndexes.count {
+                let index = fragment.keyIndexes[fragment.cursor]
+                fragment.cursor += 1
+                let range = parent.keys[index]
+                let equal = parent.line.withUnsafeBytes { line in
+                    range.count == name.count && memcmp(line.baseAddress! + range.lowerBound, name.baseAddress!, name.count) == 0
+                }
+                if equal { return index }
+            }
+            return nil
+        }
+        guard let index = matched else { return nil }
+        if parent.slots[index] == nil { parent.slots[index] = worker.makeBuffer() }
+        return parent.slots[index]
+    }
+
+    /// The oldest request got its whole reply.
+    private func complete() {
+        let request = inFlight.removeFirst()
+        server.counters.responses += 1
+        server.recordSuccess()
+        request.finish()
+    }
+
+    /// Answers every waiting request with the error for `code` and resets the connection.
+    private func failAll(code: Int32) {
+        let message = ServerConnection.errorReply(code)
+        while !inFlight.isEmpty {
+            inFlight.removeFirst().fail(message)
+        }
+    }
+
+    /// nutcracker's reply for a server failure: `SERVER_ERROR <strerror>`, or `unknown`
+    /// for a plain end of stream.
+    static func errorReply(_ code: Int32) -> [UInt8] {
+        Array("SERVER_ERROR \(code == 0 ? "unknown" : Socket.describe(code))\r\n".utf8)
+    }
+
+    /// Checks the oldest request's deadline; on expiry the whole connection fails with
+    /// ETIMEDOUT (nutcracker's behaviour: every request on it gets the error).
+    private func checkTimeouts() {
+        guard let head = inFlight.first else { return }
+        let now = worker.clock.now
+        if head.deadline <= now {
+            server.counters.serverTimedout += 1
+            close(code: ETIMEDOUT)
+        } else {
+            armTimer()
+        }
+    }
+
+    private func armTimer() {
+        guard let head = inFlight.first, head.deadline != Int.max else { return }
+        if timer == nil {
+            timer = IOWatcher(base: worker.base, fd: -1, interest: [], target: self, tag: Self.timerTag)
+        }
+        timer?.start(timeoutMilliseconds: max(1, head.deadline - worker.clock.now))
+    }
+
+    /// Drops the socket; `code` 0 is an orderly end of stream from the server.
+    func close(code: Int32) {
+        if state == .connected { server.counters.serverConnections -= 1 }
+        if code == 0 { server.counters.serverEOF += 1 } else if code != ETIMEDOUT { server.counters.serverErr += 1 }
+        readWatcher?.stop()
+        writeWatcher?.stop()
+        timer?.stop()
+        readWatcher = nil
+        writeWatcher = nil
+        if fd >= 0 { Socket.close(fd) }
+        fd = -1
+        state = .disconnected
+        input.drain(input.count)
+        output.drain(output.count)
+        server.recordFailure()
+        failAll(code: code)
+    }
+}

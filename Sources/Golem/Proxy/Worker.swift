@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Monotonic milliseconds, for request deadlines.
+struct MonotonicClock {
+    var now: Int {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return time.tv_sec * 1000 + time.tv_nsec / 1_000_000
+    }
+}
+
+/// One worker thread: its own event base, its own listener per pool, its own clients
+/// and its own connections to every server. Nothing on the data path is shared with
+/// another worker, so nothing there takes a lock.
+///
+/// A worker is built on the main thread and then handed to its thread, which alone
+/// touches it from then on (hence `@unchecked Sendable`).
+final class Worker: @unchecked Sendable {
+    let index: Int
+    let base = EventBase()
+    let clock = MonotonicClock()
+    private(set) var pools: [PoolRuntime] = []
+    private var listeners: [PoolListener] = []
+    private var clients: [ObjectIdentifier: ClientConnection] = [:]
+    private var dirtyServers: [ServerConnection] = []
+    private var dirtyClients: [ClientConnection] = []
+    private var freeRequests: [Request] = []
+    /// Reused by the multiget router: the server of each key.
+    var keyServers: [Int] = []
+    /// Where VALUE blocks for a client that has gone are framed and dropped.
+    let scratch = Buffer()
+    private var randomState: UInt64
+    private let startTime: Int
+    private let threadCount: Int
+
+    /// A worker for `pools`, accepting on `listenFDs[i]` for pool `i`.
+    init(index: Int, pools shared: [SharedPool], listenFDs: [Int32], threadCount: Int) {
+        self.index = index
+        self.threadCount = threadCount
+        randomState = UInt64(truncatingIfNeeded: time(nil)) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index)
+        startTime = time(nil)
+        pools = shared.map { PoolRuntime(worker: self, shared: $0) }
+        listeners = zip(pools, listenFDs).map { PoolListener(worker: self, pool: $0, fd: $1) }
+    }
+
+    /// Starts the worker's thread.
+    func start() {
+        var thread = pthread_t()
+        // Why passRetained: the thread owns the worker for as long as it runs; the start
+        // routine takes that reference back.
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { context in
+            let worker = Unmanaged<Worker>.fromOpaque(context!).takeRetainedValue()
+            worker.run()
+            return nil
+        }, context)
+        precondition(status == 0, "pthread_create failed: \(status)")
+        pthread_detach(thread)
+    }
+
+    /// The loop: one libevent turn, then one flush of every socket written to in it.
+    private func run() {
+        for pool in pools where pool.config.preconnect {
+            pool.servers.forEach { $0.preconnect() }
+        }
+        listeners.forEach { $0.start() }
+        while true {
+            base.runOnce()
+            flushDirty()
+        }
+    }
+
+    /// Remembers that `connection` has bytes to send this turn.
+    func markDirty(_ connection: ServerConnection) {
+        guard !connection.isDirty else { return }
+        connection.isDirty = true
+        dirtyServers.append(connection)
+    }
+
+    func markDirty(_ client: ClientConnection) {
+        guard !client.isDirty else { return }
+        client.isDirty = true
+        dirtyClients.append(client)
+    }
+
+    private func flushDirty() {
+        // Servers first: replies they produce within this turn are written below.
+        while !dirtyServers.isEmpty || !dirtyClients.isEmpty {
+            let servers = dirtyServers
+            dirtyServers.removeAll(keepingCapacity: true)
+            for server in servers {
+                server.isDirty = false
+                server.flush()
+            }
+            let clients = dirtyClients
+            dirtyClients.removeAll(keepingCapacity: true)
+            for client in clients {
+                client.isDirty = false
+                client.flush()
+            }
+        }
+    }
+
+    func addClient(_ client: ClientConnection) {
+        clients[ObjectIdentifier(client)] = client
+    }
+
+    func removeClient(_ client: ClientConnection) {
+        clients[ObjectIdentifier(client)] = nil
+    }
+
+    /// A request object, from the free list when one is there.
+    func makeRequest(role: Request.Role, client: ClientConnection?) -> Request {
+        let request = freeRequests.popLast() ?? Request()
+        request.role = role
+        request.client = client
+        return request
+    }
+
+    /// Returns a finished request to the free list. Only single and local requests come
+    /// back: when their client takes them off its queue, no server holds them any more.
+    func recycle(_ request: Request) {
+        guard request.role == .single || request.role == .local, freeRequests.count < 1024 else { return }
+        request.client = nil
+        request.parent = nil
+        request.isDone = false
+        request.isRetrieval = false
+        request.deadline = Int.max
+        request.reply.drain(request.reply.count)
+        freeRequests.append(request)
+    }
+
+    /// A fresh buffer for a multiget reply slot.
+    func makeBuffer() -> Buffer { Buffer() }
+
+    /// A random number for the `random` distribution (xorshift64*, per worker).
+    func nextRandom() -> UInt32 {
+        randomState ^= randomState >> 12
+        randomState ^= randomState << 25
+        randomState ^= randomState >> 27
+        return UInt32(truncatingIfNeeded: (randomState &* 0x2545_F491_4F6C_DD1D) >> 32)
+    }
+
+    /// The proxy's own answer to `stats`, in memcached's `STAT name value` format.
+    func statsReply(pool: PoolRuntime) -> String {
+        let now = time(nil)
+        var text = "STAT pid \(getpid())\r\n"
+        text += "STAT uptime \(now - startTime)\r\n"
+        text += "STAT time \(now)\r\n"
+        text += "STAT version golemproxy-\(Options.version)\r\n"
+        text += "STAT threads \(threadCount)\r\n"
+        text += "STAT pool \(pool.config.name)\r\n"
+        text += "STAT servers \(pool.servers.count)\r\n"
+        text += "STAT curr_connections \(pool.shared.clientCount.load(ordering: .relaxed))\r\n"
+        text += "STAT total_connections \(pool.shared.acceptedCount.load(ordering: .relaxed))\r\n"
+        text += "END\r\n"
+        return text
+    }
+}
+
+/// A pool's listening socket on one worker: accepts clients onto this worker.
+final class PoolListener: EventTarget {
+    unowned let worker: Worker
+    unowned let pool: PoolRuntime
+    let fd: Int32
+    private var watcher: IOWatcher?
+
+    init(worker: Worker, pool: PoolRuntime, fd: Int32) {
+        self.worker = worker
+        self.pool = pool
+        self.fd = fd
+    }
+
+    func start() {
+        watcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self)
+        watcher?.start()
+    }
+
+    func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
+        // Accept what is waiting, a bounded number per turn so one busy listener
+        // cannot starve the connections already open.
+        for _ in 0..<64 {
+            let client = Socket.accept(fd)
+            if client < 0 { return }  // EAGAIN (another worker took it), or a transient error
+            guard pool.shared.admitClient() else {
+                // client_connections reached: close at once, as nutcracker does past its limit.
+                Socket.close(client)
+                continue
+            }
+            if case .tcp = pool.config.listen {
+                Socket.setOption(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+                if pool.config.tcpKeepalive { Socket.setOption(client, SOL_SOCKET, SO_KEEPALIVE, 1) }
+            }
+            worker.addClient(ClientConnection(worker: worker, pool: pool, fd: client))
+        }
+    }
+}

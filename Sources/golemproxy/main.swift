@@ -1,0 +1,88 @@
+import Golem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes one line to standard error, where nutcracker prints everything before its
+/// logger is set up.
+func printError(_ line: String) {
+    writeError(line + "\n")
+}
+
+/// Writes text to standard error (fd 2) as is.
+func writeError(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+let options: Options
+do {
+    options = try Options.parse(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    printError(error.message)
+    writeError(Options.usage)
+    exit(1)
+}
+
+if options.showVersion {
+    writeError(Options.banner + "\n")
+    if options.showHelp { writeError(Options.usage) }
+    if options.describeStats { writeError(StatsCatalog.describeText) }
+    exit(0)
+}
+
+if options.testConfig {
+    let report = ConfigCheck.run(path: options.configFile)
+    report.lines.forEach(printError)
+    exit(report.exitStatus)
+}
+
+let pools: [PoolConfig]
+do {
+    pools = try ConfigLoader.load(path: options.configFile)
+} catch {
+    printError("golemproxy: \(error)")
+    printError("golemproxy: configuration file '\(options.configFile)' syntax is invalid")
+    exit(1)
+}
+
+let log = Logger(path: options.logFile, level: options.verbosity)
+
+// Signals are taken synchronously by the main thread (sigwait); every other thread
+// inherits this mask and never sees them.
+var handled = sigset_t()
+sigemptyset(&handled)
+for signal in [SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2] { sigaddset(&handled, signal) }
+pthread_sigmask(SIG_BLOCK, &handled, nil)
+
+let threads = options.threads ?? Proxy.onlineCPUs
+let proxy = Proxy(pools: pools, threads: threads)
+do {
+    try proxy.start()
+} catch {
+    log.write("golemproxy: \(error)")
+    printError("golemproxy: \(error)")
+    exit(1)
+}
+log.write("golemproxy-\(Options.version) started on pid \(getpid()) with \(threads) worker threads")
+
+while true {
+    var received: Int32 = 0
+    guard sigwait(&handled, &received) == 0 else { continue }
+    switch received {
+    case SIGHUP:
+        log.write("signal \(received) (SIGHUP) received, reopening log file")
+        log.reopen()
+    case SIGTTIN:
+        log.level = min(11, log.level + 1)
+        log.write("signal \(received) (SIGTTIN) received, up log level to \(log.level)")
+    case SIGTTOU:
+        log.level = max(0, log.level - 1)
+        log.write("signal \(received) (SIGTTOU) received, down log level to \(log.level)")
+    case SIGINT, SIGTERM:
+        log.write("signal \(received) received, exiting")
+        exit(0)
+    default:
+        log.write("signal \(received) received")
+    }
+}

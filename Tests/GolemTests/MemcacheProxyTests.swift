@@ -1,0 +1,266 @@
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@testable import Golem
+
+/// golemproxy in front of real memcached servers, spoken to over real sockets.
+@Suite("Memcache proxy", .serialized)
+struct MemcacheProxyTests {
+    /// Three memcached servers and a golemproxy with two workers in front of them.
+    final class Rig {
+        let backends: [ServerProcess]
+        let proxy: ProxyUnderTest
+        init(servers: Int = 3, extra: [String] = [], threads: Int = 2) throws {
+            backends = try (0..<servers).map { _ in try ServerProcess.memcached() }
+            proxy = try ProxyUnderTest(.golem, servers: backends.map { "127.0.0.1:\($0.port):1" }, extra: extra, threads: threads)
+        }
+        /// The backend that holds `key` (asked directly).
+        func holder(of key: String) throws -> Int? {
+            for (index, backend) in backends.enumerated() {
+                let direct = try TestSocket(port: backend.port)
+                if try direct.heldKeys([Array(key.utf8)]).isEmpty == false { return index }
+            }
+            return nil
+        }
+    }
+
+    @Test("storage, retrieval, arithmetic, touch and delete commands")
+    func commands() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        #expect(try c.exchange("set a 5 0 3\r\nabc\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("get a\r\n", lines: 3) == "VALUE a 5 3\r\nabc\r\nEND")
+        #expect(try c.exchange("add a 0 0 1\r\nx\r\n", lines: 1) == "NOT_STORED")
+        #expect(try c.exchange("add b 0 0 1\r\nx\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("replace b 0 0 1\r\ny\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("replace zz 0 0 1\r\ny\r\n", lines: 1) == "NOT_STORED")
+        #expect(try c.exchange("append a 0 0 2\r\nde\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("prepend a 0 0 2\r\nxy\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("get a\r\n", lines: 3) == "VALUE a 5 7\r\nxyabcde\r\nEND")
+        let gets = try c.exchange("gets a\r\n", lines: 3)
+        let cas = gets.split(separator: "\r\n")[0].split(separator: " ")[4]
+        #expect(try c.exchange("cas a 0 0 1 \(cas)\r\nq\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("cas a 0 0 1 \(cas)\r\nq\r\n", lines: 1) == "EXISTS")
+        #expect(try c.exchange("cas nope 0 0 1 1\r\nq\r\n", lines: 1) == "NOT_FOUND")
+        #expect(try c.exchange("set n 0 0 2\r\n10\r\n", lines: 1) == "STORED")
+        #expect(try c.exchange("incr n 5\r\n", lines: 1) == "15")
+        #expect(try c.exchange("decr n 20\r\n", lines: 1) == "0")
+        #expect(try c.exchange("incr a 1\r\n", lines: 1) == "CLIENT_ERROR cannot increment or decrement non-numeric value")
+        #expect(try c.exchange("incr missing 1\r\n", lines: 1) == "NOT_FOUND")
+        #expect(try c.exchange("touch n 100\r\n", lines: 1) == "TOUCHED")
+        #expect(try c.exchange("touch missing 100\r\n", lines: 1) == "NOT_FOUND")
+        #expect(try c.exchange("gat 100 n\r\n", lines: 3) == "VALUE n 0 1\r\n0\r\nEND")
+        #expect(try c.exchange("gats 100 missing\r\n", lines: 1) == "END")
+        #expect(try c.exchange("delete n\r\n", lines: 1) == "DELETED")
+        #expect(try c.exchange("delete n\r\n", lines: 1) == "NOT_FOUND")
+        #expect(try c.exchange("version\r\n", lines: 1).hasPrefix("VERSION "))
+        #expect(try c.exchange("version foo bar\r\n", lines: 1).hasPrefix("VERSION "))
+    }
+
+    @Test("noreply requests mixed into a pipeline keep replies in step")
+    func noreplyPipeline() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        let script =
+            "set a 0 0 1 noreply\r\nA\r\nget a\r\nset b 0 0 1 noreply\r\nB\r\nadd b 0 0 1 noreply\r\nX\r\n"
+            + "incr a 1 noreply\r\ndelete a noreply\r\ntouch b 10 noreply\r\nget a b\r\nappend b 0 0 1 noreply\r\nC\r\n"
+            + "get b\r\n"
+        let expected = ["VALUE a 0 1", "A", "END", "VALUE b 0 1", "B", "END", "VALUE b 0 2", "BC", "END"]
+        #expect(try c.exchange(script, lines: expected.count) == expected.joined(separator: "\r\n"))
+    }
+
+    @Test("a 1 MB value arrives in many small segments and comes back whole")
+    func largeValue() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect(timeout: 10)
+        var random = SeededRandom(seed: 7)
+        let value = (0..<1_000_000).map { _ in UInt8.random(in: 0x21...0x7e, using: &random) }
+        let request = Array("set big 0 0 \(value.count)\r\n".utf8) + value + [13, 10]
+        var offset = 0
+        while offset < request.count {
+            let end = min(offset + 1400, request.count)
+            try c.send(Array(request[offset..<end]))
+            offset = end
+        }
+        #expect(try c.readLineString() == "STORED")
+        try c.send("get big\r\n")
+        #expect(try c.readLineString() == "VALUE big 0 \(value.count)")
+        #expect(try c.read(count: value.count) == value)
+        #expect(try c.read(count: 2) == [13, 10])
+        #expect(try c.readLineString() == "END")
+    }
+
+    @Test("a multiget over three servers answers in key order, misses and duplicates included")
+    func multiget() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        let keys = (0..<30).map { "k\($0)" }
+        for key in keys where key != "k3" && key != "k17" {
+            #expect(try c.exchange("set \(key) 0 0 \(key.utf8.count)\r\n\(key)\r\n", lines: 1) == "STORED")
+        }
+        let holders = Set(try keys.compactMap { try rig.holder(of: $0) })
+        #expect(holders.count == 3, "the keys should span all three servers")
+        let asked = keys + ["k5", "k3", "k5", "k29"]
+        try c.send("get \(asked.joined(separator: " "))\r\n")
+        var seen: [String] = []
+        while true {
+            let line = try c.readLineString()
+            if line == "END" { break }
+            let fields = line.split(separator: " ")
+            #expect(fields.count == 4 && fields[0] == "VALUE")
+            let data = try c.readLineString()
+            #expect(data == String(fields[1]))
+            seen.append(String(fields[1]))
+        }
+        #expect(seen == asked.filter { $0 != "k3" && $0 != "k17" })
+        // gets carries cas ids; gat touches and returns.
+        try c.send("gets k1 k2 k4\r\n")
+        for key in ["k1", "k2", "k4"] {
+            let header = try c.readLineString().split(separator: " ")
+            #expect(header.count == 5 && header[1] == Substring(key))
+            _ = try c.readLine()
+        }
+        #expect(try c.readLineString() == "END")
+        #expect(try c.exchange("gat 0 k1 k3 k2\r\n", lines: 5) == "VALUE k1 0 2\r\nk1\r\nVALUE k2 0 2\r\nk2\r\nEND")
+    }
+
+    @Test("flush_all and verbosity reach every server; stats is answered by the proxy")
+    func broadcastAndStats() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        for i in 0..<20 { _ = try c.exchange("set f\(i) 0 0 1\r\nx\r\n", lines: 1) }
+        #expect(try c.exchange("flush_all\r\n", lines: 1) == "OK")
+        #expect(try c.exchange("get f0 f1 f2 f3 f4 f5 f6 f7\r\n", lines: 1) == "END")
+        #expect(try c.exchange("verbosity 1\r\n", lines: 1) == "OK")
+        try c.send("flush_all noreply\r\nverbosity 0 noreply\r\n")
+        try c.send("stats\r\n")
+        var lines: [String] = []
+        while let line = try? c.readLineString(), line != "END" { lines.append(line) }
+        #expect(lines.contains { $0.hasPrefix("STAT pid ") })
+        #expect(lines.allSatisfy { $0.hasPrefix("STAT ") })
+    }
+
+    @Test("bad requests get memcached's errors and the connection keeps serving")
+    func badRequests() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        #expect(try c.exchange("bogus\r\n", lines: 1) == "ERROR")
+        #expect(try c.exchange("GET a\r\n", lines: 1) == "ERROR")
+        let longKey = String(repeating: "k", count: 251)
+        #expect(try c.exchange("get \(longKey)\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
+        #expect(try c.exchange("set a 0 0 notanumber\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
+        #expect(try c.exchange("set a 0 0 3\r\nabcde\r\n", lines: 1) == "CLIENT_ERROR bad data chunk")
+        #expect(try c.exchange("incr a notanumber\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
+        #expect(try c.exchange("set ok 0 0 2\r\nhi\r\nget ok\r\n", lines: 4) == "STORED\r\nVALUE ok 0 2\r\nhi\r\nEND")
+    }
+
+    @Test("an endless line is cut off after the replies already due")
+    func lineTooLong() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        try c.send("set a 0 0 1\r\nx\r\n")
+        try c.send(String(repeating: "x", count: 2 << 20))
+        let rest = String(decoding: try c.readToClose(), as: UTF8.self)
+        #expect(rest.hasPrefix("STORED\r\n"))
+    }
+
+    @Test("quit closes after the pending replies; half-closed clients still get answers")
+    func quitAndHalfClose() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        try c.send("set q 0 0 1\r\nq\r\nget q\r\nquit\r\nget q\r\n")
+        #expect(String(decoding: try c.readToClose(), as: UTF8.self) == "STORED\r\nVALUE q 0 1\r\nq\r\nEND\r\n")
+    }
+
+    @Test("many clients pipelining at once on several workers each get their own replies")
+    func concurrentClients() throws {
+        let rig = try Rig(threads: 3)
+        let port = rig.proxy.port
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 12) { client in
+            do {
+                let c = try TestSocket(port: port, timeout: 10)
+                for round in 0..<20 {
+                    var script = ""
+                    var expected: [String] = []
+                    for i in 0..<10 {
+                        let key = "c\(client)-\(round)-\(i)"
+                        script += "set \(key) 0 0 \(key.utf8.count)\r\n\(key)\r\n"
+                        expected.append("STORED")
+                    }
+                    let keys = (0..<10).map { "c\(client)-\(round)-\($0)" }
+                    script += "get \(keys.joined(separator: " "))\r\n"
+                    for key in keys { expected += ["VALUE \(key) 0 \(key.utf8.count)", key] }
+                    expected.append("END")
+                    if try c.exchange(script, lines: expected.count) != expected.joined(separator: "\r\n") {
+                        failures.withLock { $0 += 1 }
+                    }
+                }
+            } catch {
+                failures.withLock { $0 += 1 }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+    }
+
+    @Test("a dead server answers SERVER_ERROR for its keys only, and the client goes on")
+    func deadServer() throws {
+        let rig = try Rig()
+        let c = try rig.proxy.connect()
+        let keys = (0..<30).map { "d\($0)" }
+        for key in keys { _ = try c.exchange("set \(key) 0 0 1\r\nx\r\n", lines: 1) }
+        let holders = try keys.map { try rig.holder(of: $0) }
+        rig.backends[0].stop()
+        for (key, holder) in zip(keys, holders) {
+            let reply = try c.exchange("get \(key)\r\n", lines: holder == 0 ? 1 : 3)
+            if holder == 0 {
+                #expect(reply.hasPrefix("SERVER_ERROR "), "\(key): \(reply)")
+            } else {
+                #expect(reply == "VALUE \(key) 0 1\r\nx\r\nEND")
+            }
+        }
+        // A multiget with a fragment on the dead server fails as a whole, and the
+        // connection stays usable.
+        #expect(try c.exchange("get \(keys.joined(separator: " "))\r\n", lines: 1).hasPrefix("SERVER_ERROR "))
+        let alive = zip(keys, holders).first { $0.1 != 0 }!.0
+        #expect(try c.exchange("get \(alive)\r\n", lines: 3) == "VALUE \(alive) 0 1\r\nx\r\nEND")
+    }
+
+    @Test("a server that never answers times out every request queued on it")
+    func timeout() throws {
+        // A listening socket nobody accepts from: the kernel completes the handshake
+        // and the bytes go nowhere.
+        let silent = try SilentServer()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(silent.port):1"], extra: ["timeout: 300"])
+        let c = try proxy.connect()
+        let started = Date()
+        let replies = try c.exchange("get a\r\nget b\r\nset c 0 0 1\r\nx\r\n", lines: 3)
+        #expect(replies == Array(repeating: "SERVER_ERROR Connection timed out", count: 3).joined(separator: "\r\n"))
+        #expect(Date().timeIntervalSince(started) < 3)
+    }
+}
+
+/// A TCP listener that never accepts: connections complete in the backlog and hang.
+final class SilentServer {
+    let fd: Int32
+    let port: Int
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = loopback(port: 0)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        listen(fd, 16)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+    deinit { close(fd) }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The golemproxy binary that `swift build` put next to the test bundle.
+var golemproxyPath: String {
+    var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    // The test runner may be the .xctest bundle itself or a helper inside it.
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent("golemproxy").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    for configuration in ["debug", "release"] {
+        let candidate = FileManager.default.currentDirectoryPath + "/.build/\(configuration)/golemproxy"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return "golemproxy-not-built"
+}
+
+/// A proxy (golemproxy or Debian's nutcracker) started on one pool over `backends`,
+/// with the YAML the test asks for; stopped by pid when released.
+final class ProxyUnderTest {
+    enum Kind { case golem, nutcracker }
+    let process: ServerProcess
+    let configPath: String
+    var port: Int { process.port }
+
+    /// Starts `kind` with a pool `extra` (YAML lines, two-space indented) over `servers`
+    /// (`servers:` lines such as `127.0.0.1:1234:1`).
+    init(_ kind: Kind, servers: [String], extra: [String] = [], threads: Int = 2) throws {
+        configPath = NSTemporaryDirectory() + "golem-proxy-\(UUID().uuidString).yml"
+        let path = configPath
+        process = try ServerProcess(kind == .golem ? golemproxyPath : "/usr/sbin/nutcracker") { port in
+            var yaml = "pool:\n  listen: 127.0.0.1:\(port)\n"
+            for line in extra { yaml += "  \(line)\n" }
+            yaml += "  servers:\n"
+            for server in servers { yaml += "   - \(server)\n" }
+            try? yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            switch kind {
+            case .golem:
+                return ["-c", path, "--threads", "\(threads)"]
+            case .nutcracker:
+                let statsPort = (try? freePort()) ?? 0
+                return ["-c", path, "-s", "\(statsPort)", "-a", "127.0.0.1", "-o", "/dev/null"]
+            }
+        }
+    }
+
+    deinit {
+        process.stop()
+        try? FileManager.default.removeItem(atPath: configPath)
+    }
+
+    func connect(timeout: Double = 5) throws -> TestSocket { try TestSocket(port: port, timeout: timeout) }
+}
+
+extension TestSocket {
+    /// Sends `request` and reads replies until `lines` lines have arrived; returns them
+    /// joined with `\r\n` (value payloads are lines too).
+    func exchange(_ request: String, lines: Int) throws -> String {
+        try send(request)
+        return try (0..<lines).map { _ in try readLineString() }.joined(separator: "\r\n")
+    }
+
+    /// Reads until the peer closes; returns what came (used where a close is expected).
+    func readToClose() throws -> [UInt8] {
+        var all: [UInt8] = []
+        while true {
+            do {
+                all += try read(count: 1)
+            } catch let error as HarnessError where error.description == "connection closed by peer" {
+                return all
+            }
+        }
+    }
+}

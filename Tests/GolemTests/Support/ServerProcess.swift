@@ -1,0 +1,72 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A real server process (memcached, nutcracker, redis-server) started by a test on
+/// loopback and stopped by pid when the test lets go of it.
+final class ServerProcess {
+    let process: Process
+    let port: Int
+    let name: String
+    let logPath: String
+
+    /// Starts `executable` with `arguments(port)` on a free port, and waits (bounded) until
+    /// it accepts connections. A missing binary is an error, never a skip: `.ci/run`
+    /// installs every server the tests need.
+    init(_ executable: String, logPath: String? = nil, arguments: (Int) -> [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw HarnessError("\(executable) is not installed (.ci/run installs it with apt)")
+        }
+        name = (executable as NSString).lastPathComponent
+        self.logPath = logPath ?? NSTemporaryDirectory() + "golem-\(name)-\(UUID().uuidString).log"
+        var lastError = HarnessError("\(executable) never started")
+        for _ in 0..<5 {
+            let port = try freePort()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments(port)
+            FileManager.default.createFile(atPath: self.logPath, contents: nil)
+            let log = FileHandle(forWritingAtPath: self.logPath)
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            // Bounded wait: 200 × 10 ms.
+            for _ in 0..<200 {
+                if !process.isRunning { break }
+                if isListening(port: port) {
+                    self.process = process
+                    self.port = port
+                    return
+                }
+                usleep(10_000)
+            }
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+            }
+            process.waitUntilExit()
+            let output = (try? String(contentsOfFile: self.logPath, encoding: .utf8)) ?? ""
+            lastError = HarnessError("\(executable) \(arguments(port).joined(separator: " ")) did not listen: \(output)")
+        }
+        throw lastError
+    }
+
+    /// Stops the process (SIGKILL, by pid) and reaps it.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+
+    /// A memcached on 127.0.0.1 with a little memory.
+    static func memcached() throws -> ServerProcess {
+        try ServerProcess("/usr/bin/memcached") { port in
+            ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "16", "-t", "1"]
+        }
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what golemproxy needs, builds it, starts two memcached servers on loopback
+# and runs golemproxy in the foreground on examples/golemproxy.yml (127.0.0.1:22121).
+# Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build -c release
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+for port in 11212 11213; do
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 &
+    pids+=($!)
+done
+.build/release/golemproxy -t -c examples/golemproxy.yml
+echo "golemproxy listening on 127.0.0.1:22121 (try: printf 'set k 0 0 1\r\nv\r\nget k\r\n' | nc -q1 127.0.0.1 22121)" >&2
+.build/release/golemproxy -c examples/golemproxy.yml "$@"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs golemproxy's whole test suite: unit tests and the tests against real memcached,
+# redis-server and nutcracker processes on 127.0.0.1 (installed first if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build --build-tests
+swift test --skip-build "$@"
