@@ -54,7 +54,8 @@ struct MemcacheProxyTests {
         #expect(try c.exchange("incr missing 1\r\n", lines: 1) == "NOT_FOUND")
         #expect(try c.exchange("touch n 100\r\n", lines: 1) == "TOUCHED")
         #expect(try c.exchange("touch missing 100\r\n", lines: 1) == "NOT_FOUND")
-        #expect(try c.exchange("gat 100 n\r\n", lines: 3) == "VALUE n 0 1\r\n0\r\nEND")
+        // memcached keeps the length of a decremented value and pads it with spaces.
+        #expect(try c.exchange("gat 100 n\r\n", lines: 3) == "VALUE n 0 2\r\n0 \r\nEND")
         #expect(try c.exchange("gats 100 missing\r\n", lines: 1) == "END")
         #expect(try c.exchange("delete n\r\n", lines: 1) == "DELETED")
         #expect(try c.exchange("delete n\r\n", lines: 1) == "NOT_FOUND")
@@ -97,7 +98,8 @@ struct MemcacheProxyTests {
 
     @Test("a multiget over three servers answers in key order, misses and duplicates included")
     func multiget() throws {
-        let rig = try Rig()
+        // md5 spreads k0...k29 over all three servers (fnv1a_64 clusters such keys).
+        let rig = try Rig(extra: ["hash: md5"])
         let c = try rig.proxy.connect()
         let keys = (0..<30).map { "k\($0)" }
         for key in keys where key != "k3" && key != "k17" {
@@ -145,18 +147,35 @@ struct MemcacheProxyTests {
         #expect(lines.allSatisfy { $0.hasPrefix("STAT ") })
     }
 
-    @Test("bad requests get memcached's errors and the connection keeps serving")
-    func badRequests() throws {
-        let rig = try Rig()
-        let c = try rig.proxy.connect()
-        #expect(try c.exchange("bogus\r\n", lines: 1) == "ERROR")
-        #expect(try c.exchange("GET a\r\n", lines: 1) == "ERROR")
-        let longKey = String(repeating: "k", count: 251)
-        #expect(try c.exchange("get \(longKey)\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
-        #expect(try c.exchange("set a 0 0 notanumber\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
-        #expect(try c.exchange("set a 0 0 3\r\nabcde\r\n", lines: 1) == "CLIENT_ERROR bad data chunk")
-        #expect(try c.exchange("incr a notanumber\r\n", lines: 1).hasPrefix("CLIENT_ERROR"))
-        #expect(try c.exchange("set ok 0 0 2\r\nhi\r\nget ok\r\n", lines: 4) == "STORED\r\nVALUE ok 0 2\r\nhi\r\nEND")
+    /// Bad input, each followed by good requests that show whether the stream is back
+    /// in step. memcached's own answer to the same bytes is the expected one.
+    static let badInputs: [String] = [
+        "bogus\r\n", "GET a\r\n", "get\r\n", "gets\r\n", "gat 10\r\n", "delete\r\n", "delete a b c d e\r\n",
+        "delete a 0\r\n", "delete a 5\r\n", "verbosity foo bar my\r\n", "verbosity\r\n",
+        "get \(String(repeating: "k", count: 251))\r\n", "set \(String(repeating: "k", count: 251)) 0 0 1\r\nx\r\n",
+        "set a 0 0 notanumber\r\n", "set a 0 0 -1\r\n", "set a x 0 1\r\nx\r\n", "set a 0 0 3\r\nabcXY",
+        "set a 0 0 3 noreply\r\nabcXY", "set a 0 0\r\n", "cas a 0 0 1\r\nx\r\n", "incr a notanumber\r\n",
+        "incr\r\n", "incr a -1\r\n", "touch a\r\n", "touch a x\r\n", "flush_all x\r\n", "flush_all noreply\r\n",
+        "set a 0 0 1 noreply\r\nxy\r\n", "version foo bar\r\nversion noreply\r\n", "\r\n", "   get a\r\n",
+        "get a  b\r\n", "get k\n", "quit now\r\n", "\u{80}\u{01}\r\n",
+        // Not compared: meta commands (mg, ms, ...), which memcached 1.6 serves and
+        // golemproxy answers with ERROR (it proxies the text protocol only).
+    ]
+
+    @Test("bad requests are answered byte for byte as memcached answers them", arguments: badInputs)
+    func badRequest(input: String) throws {
+        let direct = try ServerProcess.memcached()
+        let behind = try ServerProcess.memcached()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(behind.port):1"])
+        let followUp = "set ok 0 0 2\r\nhi\r\nget ok\r\n"
+        func answer(_ port: Int) throws -> String {
+            let socket = try TestSocket(port: port, timeout: 0.5)
+            try socket.send(Array(input.utf8) + Array(followUp.utf8))
+            return String(decoding: socket.readUntilIdle(), as: UTF8.self).replacingOccurrences(of: "VERSION 1.6.18", with: "VERSION x")
+        }
+        let expected = try answer(direct.port)
+        let got = try answer(proxy.port)
+        #expect(got == expected, "input \(input.debugDescription)")
     }
 
     @Test("an endless line is cut off after the replies already due")
@@ -210,11 +229,12 @@ struct MemcacheProxyTests {
 
     @Test("a dead server answers SERVER_ERROR for its keys only, and the client goes on")
     func deadServer() throws {
-        let rig = try Rig()
+        let rig = try Rig(extra: ["hash: md5"])
         let c = try rig.proxy.connect()
         let keys = (0..<30).map { "d\($0)" }
         for key in keys { _ = try c.exchange("set \(key) 0 0 1\r\nx\r\n", lines: 1) }
         let holders = try keys.map { try rig.holder(of: $0) }
+        #expect(holders.contains(0) && holders.contains { $0 != 0 }, "keys must be on the dead and on live servers")
         rig.backends[0].stop()
         for (key, holder) in zip(keys, holders) {
             let reply = try c.exchange("get \(key)\r\n", lines: holder == 0 ? 1 : 3)
@@ -250,7 +270,7 @@ final class SilentServer {
     let fd: Int32
     let port: Int
     init() throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = loopback(port: 0)
         _ = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -260,6 +280,7 @@ final class SilentServer {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
     }
     deinit { close(fd) }

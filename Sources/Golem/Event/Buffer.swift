@@ -41,6 +41,15 @@ public final class Buffer {
         return found.pos < 0 ? nil : found.pos
     }
 
+    /// The first line end at or after the start: its offset and length, 2 for `\r\n`
+    /// and 1 for a bare `\n` (`evbuffer_search_eol` with `EVBUFFER_EOL_CRLF`), or nil.
+    /// memcached ends request lines this way.
+    public func firstLineEnd() -> (offset: Int, length: Int)? {
+        var eolLength = 0
+        let found = evbuffer_search_eol(raw, nil, &eolLength, EVBUFFER_EOL_CRLF)
+        return found.pos < 0 ? nil : (found.pos, eolLength)
+    }
+
     /// Calls `body` with the first `length` bytes made contiguous (`evbuffer_pullup`).
     @inline(__always)
     public func withContiguousBytes<T>(_ length: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {

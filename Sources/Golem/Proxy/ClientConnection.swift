@@ -52,11 +52,46 @@ final class ClientConnection: EventTarget {
     }
 
     func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
-        if tag == Self.writeTag {
+        if lingering {
+            discardUntilClosed(timedOut: tag == Self.lingerTag)
+        } else if tag == Self.writeTag {
             flush()
         } else {
             readAvailable()
         }
+    }
+
+    /// After an unrecoverable protocol error, the socket lingers half-closed: our side
+    /// is shut down for writing, and whatever the client still sends is read and
+    /// dropped until it closes, `lingerMilliseconds` pass or `lingerBytes` arrive.
+    /// Why: closing a socket with unread input makes the kernel send a reset, and a
+    /// reset can destroy the replies we just wrote before the client reads them.
+    private var lingering = false
+    private var lingerTimer: IOWatcher?
+    private var lingerDiscarded = 0
+    private static let lingerTag = 2
+    static let lingerMilliseconds = 2000
+    static let lingerBytes = 16 << 20
+
+    private func startLinger() {
+        lingering = true
+        shutdown(fd, Int32(SHUT_WR))
+        input.drain(input.count)
+        lingerTimer = IOWatcher(base: worker.base, fd: -1, interest: [], target: self, tag: Self.lingerTag)
+        lingerTimer?.start(timeoutMilliseconds: Self.lingerMilliseconds)
+        readWatcher.start()
+    }
+
+    private func discardUntilClosed(timedOut: Bool) {
+        while !timedOut {
+            let received = input.read(from: fd)
+            input.drain(input.count)
+            if received == -Int(EAGAIN) { return }
+            if received <= 0 { break }
+            lingerDiscarded += received
+            if lingerDiscarded > Self.lingerBytes { break }
+        }
+        close()
     }
 
     private func readAvailable() {
@@ -97,38 +132,49 @@ final class ClientConnection: EventTarget {
                 if swallow > 0 { return }
             }
             if input.isEmpty || input.count < needed { return }
-            guard let lineEnd = input.firstCRLF() else {
-                if input.count > MemcacheRequestParser.maxLineLength {
-                    reject(reply: "CLIENT_ERROR line too long\r\n", lineLength: input.count, swallow: 0, close: true)
+            guard let (lineEnd, eolLength) = input.firstLineEnd() else {
+                // No line end yet: a line longer than memcached allows closes the
+                // connection (after the replies already due), so garbage without a
+                // line end cannot make memory grow.
+                let limit = input.withContiguousBytes(min(input.count, 128)) {
+                    MemcacheRequestParser.lineLengthLimit(startingWith: $0)
+                }
+                if input.count > limit + 1 {
+                    reject(reply: MemcacheParseError.lineTooLong.reply, lineLength: input.count, swallow: 0, close: true)
                 }
                 return
             }
-            if lineEnd > MemcacheRequestParser.maxLineLength {
-                reject(reply: "CLIENT_ERROR line too long\r\n", lineLength: input.count, swallow: 0, close: true)
+            let limit = input.withContiguousBytes(min(lineEnd, 128)) { MemcacheRequestParser.lineLengthLimit(startingWith: $0) }
+            if lineEnd > limit {
+                reject(reply: MemcacheParseError.lineTooLong.reply, lineLength: input.count, swallow: 0, close: true)
                 return
             }
+            let lineLength = lineEnd + eolLength
             let result = input.withContiguousBytes(lineEnd) { line in
                 MemcacheRequestParser.parse(line: line, into: &request)
             }
             switch result {
             case .error(let error):
-                reject(reply: error.reply, lineLength: lineEnd + 2, swallow: error.swallow, close: error.closeConnection)
+                reject(reply: error.reply, lineLength: lineLength, swallow: error.swallow, close: error.closeConnection)
             case .request:
-                var total = lineEnd + 2
+                var total = lineLength
                 if request.command.isStorage {
                     total += request.valueLength + 2
                     if input.count < total {
                         needed = total
                         return
                     }
-                    if input.byte(at: total - 2) != 13 || input.byte(at: total - 1) != 10 {
-                        reject(reply: "CLIENT_ERROR bad data chunk\r\n", lineLength: total, swallow: 0, close: false)
+                    if let error = MemcacheRequestParser.dataBlockError(
+                        last: input.byte(at: total - 1)!, beforeLast: input.byte(at: total - 2)!, noreply: request.noreply)
+                    {
+                        // memcached consumes the whole block either way and reads on.
                         needed = 0
+                        reject(reply: error.reply, lineLength: total, swallow: 0, close: false)
                         continue
                     }
                 }
                 needed = 0
-                dispatch(lineLength: lineEnd + 2, total: total)
+                dispatch(lineLength: lineLength, total: total)
             }
             if queue.count >= Self.maxQueued || output.count >= Self.maxOutputBytes {
                 pause()
@@ -141,7 +187,7 @@ final class ClientConnection: EventTarget {
     /// the stream cannot be trusted.
     private func reject(reply: String, lineLength: Int, swallow more: Int, close: Bool) {
         let local = worker.makeRequest(role: .local, client: self)
-        local.reply.append(reply)
+        local.reply.append(reply)  // may be empty: memcached is silent on noreply errors
         input.drain(min(lineLength, input.count))
         swallow = more
         if close {
@@ -273,7 +319,9 @@ final class ClientConnection: EventTarget {
         case .gats: command = Array("gats ".utf8) + parent.line[request.exptimeRange!]
         default: command = Array("get".utf8)
         }
-        var pending = 0
+        // Count every fragment before sending any: one may fail at once (connection
+        // refused) and must not complete the parent early.
+        parent.pending = pool.servers.reduce(0) { $0 + (servers.contains($1.index) ? 1 : 0) }
         for server in pool.servers where servers.contains(server.index) {
             let fragment = worker.makeRequest(role: .fragment, client: nil)
             fragment.parent = parent
@@ -295,8 +343,6 @@ final class ClientConnection: EventTarget {
             server.counters.requests += 1
             server.counters.requestBytes += out.count - before
             pool.counters.fragments += 1
-            pending += 1
-            parent.pending = pending
             connection.enqueue(fragment)
         }
     }
@@ -372,7 +418,12 @@ final class ClientConnection: EventTarget {
     }
 
     private func closeIfDone() {
-        if closeAfterReplies && queue.isEmpty && output.isEmpty && !closed { close() }
+        guard closeAfterReplies && queue.isEmpty && output.isEmpty && !closed && !lingering else { return }
+        if closedWithError && inputClosed {
+            startLinger()
+        } else {
+            close()
+        }
     }
 
     /// Closes the socket. Requests still out at servers are detached: their replies,
@@ -382,6 +433,8 @@ final class ClientConnection: EventTarget {
         closed = true
         readWatcher.stop()
         writeWatcher.stop()
+        lingerTimer?.stop()
+        lingerTimer = nil
         Socket.close(fd)
         for case let request? in queue.all { request.client = nil }
         queue = RequestQueue()

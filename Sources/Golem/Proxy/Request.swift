@@ -91,6 +91,7 @@ final class Request {
             if reply.isEmpty { child.reply.moveAll(to: reply) }
         }
         child.reply.drain(child.reply.count)
+        guard pending > 0 else { return }
         pending -= 1
         guard pending == 0 else { return }
         if let failure {

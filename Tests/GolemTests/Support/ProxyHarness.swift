@@ -65,6 +65,14 @@ extension TestSocket {
         return try (0..<lines).map { _ in try readLineString() }.joined(separator: "\r\n")
     }
 
+    /// Everything that arrives until the peer closes or stays quiet for the socket's
+    /// timeout.
+    func readUntilIdle() -> [UInt8] {
+        var all: [UInt8] = []
+        while let byte = try? read(count: 1) { all += byte }
+        return all
+    }
+
     /// Reads until the peer closes; returns what came (used where a close is expected).
     func readToClose() throws -> [UInt8] {
         var all: [UInt8] = []

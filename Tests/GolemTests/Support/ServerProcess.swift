@@ -27,7 +27,7 @@ final class ServerProcess {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments(port)
-            FileManager.default.createFile(atPath: self.logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
             let log = FileHandle(forWritingAtPath: self.logPath)
             process.standardOutput = log
             process.standardError = log
@@ -66,7 +66,8 @@ final class ServerProcess {
     /// A memcached on 127.0.0.1 with a little memory.
     static func memcached() throws -> ServerProcess {
         try ServerProcess("/usr/bin/memcached") { port in
-            ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "16", "-t", "1"]
+            // memcached refuses to run as root unless told which user to become.
+            (getuid() == 0 ? ["-u", "nobody"] : []) + ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "16", "-t", "1"]
         }
     }
 }
