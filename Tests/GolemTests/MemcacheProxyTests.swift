@@ -285,3 +285,72 @@ final class SilentServer {
     }
     deinit { close(fd) }
 }
+
+/// libmemcached's protocol conformance checker, run through golemproxy.
+@Suite("memccapable through golemproxy")
+struct MemccapableTests {
+    @Test("all 27 ascii checks of memccapable -a pass over a 3-server pool")
+    func ascii() throws {
+        let rig = try MemcacheProxyTests.Rig()
+        let tool = "/usr/bin/memccapable"
+        #expect(FileManager.default.isExecutableFile(atPath: tool), "libmemcached-tools is not installed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["-h", "127.0.0.1", "-p", "\(rig.proxy.port)", "-a", "-t", "5"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let passed = output.split(separator: "\n").filter { $0.hasSuffix("[pass]") }.count
+        #expect(passed == 27, "\(output)")
+        #expect(output.contains("All tests passed"), "\(output)")
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+/// The same bytes through nutcracker and through golemproxy, each in front of its own
+/// fresh memcached servers with the same config, give the same bytes back.
+@Suite("Side by side with nutcracker")
+struct SideBySideTests {
+    static let script: String = {
+        var text = ""
+        for i in 0..<12 { text += "set key\(i) \(i) 0 \(2 + i)\r\n\(String(repeating: "v", count: 2 + i))\r\n" }
+        text += "get key0\r\nget key1 key2 key3 key4 key5 key6 key7 key8 key9 key10 key11\r\n"
+        text += "gets key3 key7\r\nadd key1 0 0 1\r\nx\r\nadd fresh 0 0 1\r\nx\r\nreplace key2 0 0 2\r\nzz\r\n"
+        text += "replace nothing 0 0 1\r\nx\r\nappend key2 0 0 2\r\naa\r\nprepend key2 0 0 2\r\nbb\r\nget key2\r\n"
+        text += "set num 0 0 3\r\n100\r\nincr num 23\r\ndecr num 200\r\nincr key0 1\r\nincr missing 1\r\n"
+        text += "delete key4\r\ndelete key4\r\ntouch key5 100\r\ntouch nothing 1\r\n"
+        text += "set quiet 0 0 1 noreply\r\nq\r\nget quiet\r\ndelete quiet noreply\r\nget quiet\r\n"
+        text += "set ключ 0 0 4\r\nüü\r\nget ключ key1\r\nversion\r\n"
+        text += "set big 0 0 300000\r\n\(String(repeating: "b", count: 300_000))\r\nget big key1 big\r\n"
+        text += "cas key1 0 0 1 999999\r\nx\r\nget key0 key0 key1 key0\r\n"
+        return text
+    }()
+
+    @Test("byte-identical replies for requests nutcracker serves")
+    func sameBytes() throws {
+        func run(_ kind: ProxyUnderTest.Kind) throws -> [UInt8] {
+            let backends = try (0..<3).map { _ in try ServerProcess.memcached() }
+            // Named servers: placement must not depend on the ports the OS handed out.
+            let servers = backends.indices.map { "127.0.0.1:\(backends[$0].port):1 server\($0)" }
+            let proxy = try ProxyUnderTest(kind, servers: servers, extra: ["hash: md5"])
+            let client = try proxy.connect(timeout: 1)
+            try client.send(Self.script)
+            let reply = client.readUntilIdle()
+            _ = backends
+            return reply
+        }
+        let nutcracker = try run(.nutcracker)
+        let golem = try run(.golem)
+        #expect(nutcracker.count > 300_000)
+        let differ = (0..<min(golem.count, nutcracker.count)).first { golem[$0] != nutcracker[$0] } ?? min(golem.count, nutcracker.count)
+        let around = { (bytes: [UInt8]) in
+            String(decoding: bytes[max(0, differ - 120)..<min(bytes.count, differ + 120)], as: UTF8.self).debugDescription
+        }
+        #expect(
+            golem == nutcracker,
+            "first difference at byte \(differ) of \(golem.count)/\(nutcracker.count):\ngolem: \(around(golem))\nnutcracker: \(around(nutcracker))")
+    }
+}

@@ -121,11 +121,8 @@ public struct Continuum: Sendable {
                 appendDecimal(UInt32(digestIndex), to: &host)
                 // nutcracker formats into a 273-byte buffer: at most 272 bytes are hashed.
                 if host.count > maxHostLength { host.removeLast(host.count - maxHostLength) }
-                let digest = MD5.digest(host)
-                for word in 0..<4 {
-                    let point =
-                        UInt32(digest[4 * word]) | UInt32(digest[4 * word + 1]) << 8
-                        | UInt32(digest[4 * word + 2]) << 16 | UInt32(digest[4 * word + 3]) << 24
+                let words = host.withUnsafeBytes { MD5.words($0) }
+                for point in [words.0, words.1, words.2, words.3] {
                     ring.append((point, UInt32(index)))
                 }
             }

@@ -221,6 +221,13 @@ final class ClientConnection: EventTarget {
             broadcast(lineLength: lineLength)
         case .stats:
             input.drain(lineLength)
+            guard request.arguments.isEmpty else {
+                // memcached's sub-reports (items, slabs, ...) describe one server; a
+                // proxy has none of its own, so they are unknown here, as `stats foo`
+                // is to memcached.
+                answerLocally("ERROR\r\n")
+                return
+            }
             let local = worker.makeRequest(role: .local, client: self)
             local.reply.append(worker.statsReply(pool: pool))
             queue.append(local)

@@ -26,6 +26,10 @@ final class ServerConnection: EventTarget {
     /// True while this connection is on the worker's list of sockets to flush.
     var isDirty = false
 
+    /// The longest reply line accepted from a server before its stream is declared
+    /// garbled (a `VALUE` line is at most ~300 bytes; error texts are short).
+    static let maxReplyLineLength = 64 << 10
+
     private static let readTag = 0
     private static let writeTag = 1
     private static let timerTag = 2
@@ -152,7 +156,7 @@ final class ServerConnection: EventTarget {
                 return false
             }
             guard let lineEnd = input.firstCRLF() else {
-                if input.count > MemcacheRequestParser.maxLineLength * 4 {
+                if input.count > Self.maxReplyLineLength {
                     close(code: EINVAL)
                     return false
                 }

@@ -69,7 +69,7 @@ extension TestSocket {
     /// timeout.
     func readUntilIdle() -> [UInt8] {
         var all: [UInt8] = []
-        while let byte = try? read(count: 1) { all += byte }
+        while let bytes = try? readSome() { all += bytes }
         return all
     }
 
@@ -78,7 +78,7 @@ extension TestSocket {
         var all: [UInt8] = []
         while true {
             do {
-                all += try read(count: 1)
+                all += try readSome()
             } catch let error as HarnessError where error.description == "connection closed by peer" {
                 return all
             }

@@ -66,6 +66,13 @@ final class TestSocket {
         }
     }
 
+    /// Whatever is buffered, or else the next bytes to arrive; throws on timeout or EOF.
+    func readSome() throws -> [UInt8] {
+        if buffer.isEmpty { try fill() }
+        defer { buffer.removeAll(keepingCapacity: true) }
+        return buffer
+    }
+
     /// The next line, without its `\r\n`.
     func readLine() throws -> [UInt8] {
         while true {
