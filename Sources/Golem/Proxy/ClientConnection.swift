@@ -34,9 +34,14 @@ final class ClientConnection: EventTarget {
     /// Bytes still to discard after a bad request whose data block must be skipped.
     private var swallow = 0
     var isDirty = false
+    /// A server connection whose unsent bytes passed its high-water mark while this
+    /// client was writing to it: the client stops reading until it drains.
+    private var blockedOn: ServerConnection?
 
-    /// Above this many queued requests or output bytes, reading pauses.
-    static let maxQueued = 4096
+    /// Above this many queued requests or output bytes, reading pauses. Replies to the
+    /// requests already sent still arrive, so a client that never reads costs at most
+    /// about `maxQueued` replies plus `maxOutputBytes`.
+    static let maxQueued = 1024
     static let maxOutputBytes = 4 << 20
 
     private static let readTag = 0
@@ -176,6 +181,12 @@ final class ClientConnection: EventTarget {
                 needed = 0
                 dispatch(lineLength: lineLength, total: total)
             }
+            if let server = blockedOn {
+                blockedOn = nil
+                pause()
+                server.addWaiter(self)
+                return
+            }
             if queue.count >= Self.maxQueued || output.count >= Self.maxOutputBytes {
                 pause()
                 return
@@ -270,6 +281,7 @@ final class ClientConnection: EventTarget {
         }
         runtime.counters.requests += 1
         runtime.counters.requestBytes += length
+        noteBacklog(connection)
         guard expectsReply else {
             connection.enqueue(nil)
             return
@@ -279,6 +291,12 @@ final class ClientConnection: EventTarget {
         forwarded.serverIndex = server
         queue.append(forwarded)
         connection.enqueue(forwarded)
+    }
+
+    /// Remembers a server connection that has too much unsent, so reading stops after
+    /// the current request.
+    private func noteBacklog(_ connection: ServerConnection) {
+        if connection.output.count > ServerConnection.highWater { blockedOn = connection }
     }
 
     private func answerLocally(_ text: StaticString) {
@@ -349,6 +367,7 @@ final class ClientConnection: EventTarget {
             out.append("\r\n")
             server.counters.requests += 1
             server.counters.requestBytes += out.count - before
+            noteBacklog(connection)
             pool.counters.fragments += 1
             connection.enqueue(fragment)
         }
@@ -366,6 +385,7 @@ final class ClientConnection: EventTarget {
         for server in pool.servers {
             let connection = server.connection()
             connection.output.append(line)
+            noteBacklog(connection)
             server.counters.requests += 1
             server.counters.requestBytes += line.count
             if let parent {
@@ -387,15 +407,21 @@ final class ClientConnection: EventTarget {
             worker.recycle(head)
         }
         if !output.isEmpty { worker.markDirty(self) }
-        if paused && queue.count < Self.maxQueued / 2 && output.count < Self.maxOutputBytes / 2 {
-            resume()
-        }
+        resumeIfDrained()
         if queue.isEmpty && output.isEmpty { closeIfDone() }
     }
 
     private func pause() {
         paused = true
         readWatcher.stop()
+    }
+
+    /// Reads again once neither the reply queue nor the output is over half its limit.
+    /// Server connections call this when their backlog drains.
+    func resumeIfDrained() {
+        if paused && !closed && queue.count < Self.maxQueued / 2 && output.count < Self.maxOutputBytes / 2 {
+            resume()
+        }
     }
 
     private func resume() {
@@ -420,7 +446,7 @@ final class ClientConnection: EventTarget {
             close()
             return
         }
-        if paused && queue.count < Self.maxQueued / 2 { resume() }
+        resumeIfDrained()
         closeIfDone()
     }
 

@@ -25,6 +25,22 @@ final class ServerConnection: EventTarget {
     private var timer: IOWatcher?
     /// True while this connection is on the worker's list of sockets to flush.
     var isDirty = false
+    /// Clients that stopped reading because `output` passed `highWater`; they resume
+    /// when it falls below `lowWater` (or the connection is reset).
+    private var waiters: [ClientConnection] = []
+    static let highWater = 8 << 20
+    static let lowWater = 1 << 20
+
+    func addWaiter(_ client: ClientConnection) {
+        waiters.append(client)
+    }
+
+    private func wakeWaiters() {
+        guard !waiters.isEmpty, output.count < Self.lowWater else { return }
+        let woken = waiters
+        waiters.removeAll()
+        woken.forEach { $0.resumeIfDrained() }
+    }
 
     /// The longest reply line accepted from a server before its stream is declared
     /// garbled (a `VALUE` line is at most ~300 bytes; error texts are short).
@@ -124,11 +140,13 @@ final class ServerConnection: EventTarget {
             if written > 0 { continue }
             if written == -Int(EAGAIN) {
                 writeWatcher?.start()
+                wakeWaiters()
                 return
             }
             close(code: written == 0 ? 0 : Int32(-written))
             return
         }
+        wakeWaiters()
     }
 
     private func readAvailable() {
@@ -298,5 +316,6 @@ final class ServerConnection: EventTarget {
         output.drain(output.count)
         server.recordFailure()
         failAll(code: code)
+        wakeWaiters()
     }
 }
