@@ -4,7 +4,7 @@
 # (memcached, redis-server, Debian's nutcracker for side-by-side checks, memccapable).
 set -euo pipefail
 
-packages=(libevent-dev libyaml-dev pkgconf memcached redis-server nutcracker libmemcached-tools)
+packages=(libevent-dev libyaml-dev pkgconf memcached redis-server nutcracker libmemcached-tools iproute2)
 
 missing=()
 for package in "${packages[@]}"; do

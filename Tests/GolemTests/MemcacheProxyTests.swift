@@ -432,3 +432,104 @@ struct BackpressureTests {
         _ = second
     }
 }
+
+/// Pool options that shape connections: preconnect, server_connections, tcpkeepalive.
+@Suite("Connection options")
+struct ConnectionOptionTests {
+    /// memcached's `curr_connections`, asked directly.
+    static func currentConnections(_ port: Int) throws -> Int {
+        let socket = try TestSocket(port: port)
+        try socket.send("stats\r\n")
+        var count = -1
+        while true {
+            let line = try socket.readLineString()
+            if line == "END" { return count }
+            if line.hasPrefix("STAT curr_connections ") { count = Int(line.split(separator: " ")[2]) ?? -1 }
+        }
+    }
+
+    @Test("preconnect opens server_connections per server on every worker at start")
+    func preconnect() throws {
+        let backend = try ServerProcess.memcached()
+        let before = try Self.currentConnections(backend.port)
+        let proxy = try ProxyUnderTest(
+            .golem, servers: ["127.0.0.1:\(backend.port):1"], extra: ["preconnect: true", "server_connections: 2"],
+            threads: 2)
+        var now = before
+        for _ in 0..<100 where now != before + 4 {
+            usleep(20_000)
+            now = try Self.currentConnections(backend.port)
+        }
+        #expect(now == before + 4, "2 workers x 2 server_connections")
+        _ = proxy
+    }
+
+    @Test("tcpkeepalive turns on SO_KEEPALIVE for client connections")
+    func keepalive() throws {
+        let backend = try ServerProcess.memcached()
+        for enabled in [true, false] {
+            let proxy = try ProxyUnderTest(
+                .golem, servers: ["127.0.0.1:\(backend.port):1"], extra: ["tcpkeepalive: \(enabled)"])
+            let client = try proxy.connect()
+            #expect(try client.exchange("get a\r\n", lines: 1) == "END")
+            let ss = Process()
+            ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+            ss.arguments = ["-tnoH", "state", "established", "( sport = :\(proxy.port) )"]
+            let pipe = Pipe()
+            ss.standardOutput = pipe
+            try ss.run()
+            let sockets = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            ss.waitUntilExit()
+            #expect(sockets.contains("127.0.0.1:\(proxy.port)"), "\(sockets)")
+            #expect(sockets.contains("keepalive") == enabled, "\(sockets)")
+        }
+    }
+}
+
+/// Several pools in one file, on TCP and unix sockets, over TCP and unix-socket servers.
+@Suite("Pools and sockets")
+struct PoolSocketTests {
+    @Test("a TCP pool and a unix-socket pool (mode 0600) serve side by side; a unix-socket server works")
+    func twoPools() throws {
+        let directory = NSTemporaryDirectory() + "golem-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let serverSocket = directory + "/mc.sock"
+        // memcached on a unix socket (as root it must be told whom to run as).
+        let unixBackend = Process()
+        unixBackend.executableURL = URL(fileURLWithPath: "/usr/bin/memcached")
+        unixBackend.arguments = (getuid() == 0 ? ["-u", "root"] : []) + ["-s", serverSocket, "-m", "16", "-t", "1"]
+        try unixBackend.run()
+        defer {
+            kill(unixBackend.processIdentifier, SIGKILL)
+            unixBackend.waitUntilExit()
+        }
+        for _ in 0..<200 where (try? TestSocket(unixPath: serverSocket)) == nil { usleep(10_000) }
+        let tcpBackend = try ServerProcess.memcached()
+        let proxySocket = directory + "/proxy.sock"
+        let config = directory + "/two.yml"
+        let proxy = try ServerProcess(golemproxyPath) { port in
+            let yaml = """
+                zeta:
+                  listen: 127.0.0.1:\(port)
+                  servers:
+                   - 127.0.0.1:\(tcpBackend.port):1
+                alpha:
+                  listen: \(proxySocket) 0600
+                  servers:
+                   - \(serverSocket):1
+                """
+            try? yaml.write(toFile: config, atomically: true, encoding: .utf8)
+            return ["-c", config, "--threads", "2"]
+        }
+        let tcp = try TestSocket(port: proxy.port)
+        #expect(try tcp.exchange("set t 0 0 1\r\nT\r\nget t\r\n", lines: 4) == "STORED\r\nVALUE t 0 1\r\nT\r\nEND")
+        let attributes = try FileManager.default.attributesOfItem(atPath: proxySocket)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let local = try TestSocket(unixPath: proxySocket)
+        #expect(try local.exchange("set u 0 0 1\r\nU\r\nget u t\r\n", lines: 4) == "STORED\r\nVALUE u 0 1\r\nU\r\nEND")
+        // The unix pool's key is on the unix-socket memcached only.
+        let direct = try TestSocket(unixPath: serverSocket)
+        #expect(try direct.heldKeys([Array("u".utf8)]).count == 1)
+    }
+}
