@@ -227,6 +227,19 @@ struct MemcacheProxyTests {
         #expect(failures.withLock { $0 } == 0)
     }
 
+    @Test("one client reads its own writes even with several connections per server")
+    func readYourWrites() throws {
+        let rig = try Rig(servers: 1, extra: ["server_connections: 4"], threads: 2)
+        let c = try rig.proxy.connect()
+        var script = ""
+        var expected: [String] = []
+        for i in 0..<300 {
+            script += "set k 0 0 \(String(i).count)\r\n\(i)\r\nget k\r\n"
+            expected += ["STORED", "VALUE k 0 \(String(i).count)", "\(i)", "END"]
+        }
+        #expect(try c.exchange(script, lines: expected.count) == expected.joined(separator: "\r\n"))
+    }
+
     @Test("a dead server answers SERVER_ERROR for its keys only, and the client goes on")
     func deadServer() throws {
         let rig = try Rig(extra: ["hash: md5"])

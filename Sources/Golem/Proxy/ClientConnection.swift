@@ -34,6 +34,8 @@ final class ClientConnection: EventTarget {
     /// Bytes still to discard after a bad request whose data block must be skipped.
     private var swallow = 0
     var isDirty = false
+    /// Which of each server's `server_connections` connections this client uses.
+    let slot: Int
     /// A server connection whose unsent bytes passed its high-water mark while this
     /// client was writing to it: the client stops reading until it drains.
     private var blockedOn: ServerConnection?
@@ -47,10 +49,11 @@ final class ClientConnection: EventTarget {
     private static let readTag = 0
     private static let writeTag = 1
 
-    init(worker: Worker, pool: PoolRuntime, fd: Int32) {
+    init(worker: Worker, pool: PoolRuntime, fd: Int32, slot: Int) {
         self.worker = worker
         self.pool = pool
         self.fd = fd
+        self.slot = slot
         readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
         writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
         readWatcher.start()
@@ -270,7 +273,7 @@ final class ClientConnection: EventTarget {
             return
         }
         let runtime = pool.servers[server]
-        let connection = runtime.connection()
+        let connection = runtime.connection(slot: slot)
         var length = 0
         if let bytes {
             input.move(bytes, to: connection.output)
@@ -353,7 +356,7 @@ final class ClientConnection: EventTarget {
             fragment.isRetrieval = true
             fragment.serverIndex = server.index
             fragment.keyIndexes.removeAll(keepingCapacity: true)
-            let connection = server.connection()
+            let connection = server.connection(slot: slot)
             let out = connection.output
             let before = out.count
             out.append(command)
@@ -383,7 +386,7 @@ final class ClientConnection: EventTarget {
             queue.append(parent)
         }
         for server in pool.servers {
-            let connection = server.connection()
+            let connection = server.connection(slot: slot)
             connection.output.append(line)
             noteBacklog(connection)
             server.counters.requests += 1

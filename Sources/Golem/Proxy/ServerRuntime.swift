@@ -17,33 +17,31 @@ final class ServerRuntime {
     let config: ServerConfig
     let index: Int
     var counters = ServerCounters()
-    private var connections: [ServerConnection] = []
-    private var next = 0
+    private var connections: [ServerConnection?]
 
     init(pool: PoolRuntime, config: ServerConfig, index: Int) {
         self.pool = pool
         self.config = config
         self.index = index
+        connections = Array(repeating: nil, count: max(1, pool.config.serverConnections))
     }
 
-    /// The connection for the next request: round robin over `server_connections`
-    /// connections, each created when first needed.
-    func connection() -> ServerConnection {
-        if connections.count < pool.config.serverConnections {
-            let connection = ServerConnection(worker: pool.worker, server: self)
-            connections.append(connection)
-            return connection
-        }
-        next = next + 1 == connections.count ? 0 : next + 1
-        return connections[next]
+    /// The connection for a client's `slot`: each client always uses the same one of the
+    /// `server_connections` connections (made when first needed), so one client's
+    /// requests reach the server in the order it sent them (read-your-writes), while
+    /// different clients spread over the connections.
+    func connection(slot: Int) -> ServerConnection {
+        let position = slot % connections.count
+        if let connection = connections[position] { return connection }
+        let connection = ServerConnection(worker: pool.worker, server: self)
+        connections[position] = connection
+        return connection
     }
 
     /// Opens every connection now (`preconnect: true`); failures are ignored until used.
     func preconnect() {
-        while connections.count < pool.config.serverConnections {
-            let connection = ServerConnection(worker: pool.worker, server: self)
-            connections.append(connection)
-            connection.connect()
+        for position in connections.indices {
+            connection(slot: position).connect()
         }
     }
 

@@ -166,6 +166,8 @@ final class PoolListener: EventTarget {
     unowned let pool: PoolRuntime
     let fd: Int32
     private var watcher: IOWatcher?
+    /// Clients accepted so far; gives each its server connection slot.
+    private var accepted = 0
 
     init(worker: Worker, pool: PoolRuntime, fd: Int32) {
         self.worker = worker
@@ -193,7 +195,8 @@ final class PoolListener: EventTarget {
                 Socket.setOption(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
                 if pool.config.tcpKeepalive { Socket.setOption(client, SOL_SOCKET, SO_KEEPALIVE, 1) }
             }
-            worker.addClient(ClientConnection(worker: worker, pool: pool, fd: client))
+            accepted += 1
+            worker.addClient(ClientConnection(worker: worker, pool: pool, fd: client, slot: accepted))
         }
     }
 }

@@ -32,8 +32,9 @@ final class TestSocket {
             }
         }
         guard status == 0 else {
+            // No close here: the object is fully initialised, so deinit closes fd.
+            // (Closing twice would close a descriptor another thread just opened.)
             let reason = String(cString: strerror(errno))
-            close(fd)
             throw HarnessError("connect to 127.0.0.1:\(port): \(reason)")
         }
     }
@@ -53,8 +54,9 @@ final class TestSocket {
             }
         }
         guard status == 0 else {
+            // No close here: the object is fully initialised, so deinit closes fd.
+            // (Closing twice would close a descriptor another thread just opened.)
             let reason = String(cString: strerror(errno))
-            close(fd)
             throw HarnessError("connect to \(path): \(reason)")
         }
     }
