@@ -546,3 +546,88 @@ struct PoolSocketTests {
         #expect(try direct.heldKeys([Array("u".utf8)]).count == 1)
     }
 }
+
+/// A one-connection TCP server on loopback that misbehaves on purpose: after the first
+/// bytes arrive it closes, resets, or answers garbage.
+final class MisbehavingServer: @unchecked Sendable {
+    enum Behaviour { case close, reset, garbage }
+    let port: Int
+    private let fd: Int32
+
+    /// Starts listening; the listener is closed by the serving thread after its one
+    /// accept.
+    init(_ behaviour: Behaviour) throws {
+        let silent = try SilentServer()
+        port = silent.port
+        fd = dup(silent.fd)
+        let listener = fd
+        Thread.detachNewThread {
+            let connection = accept(listener, nil, nil)
+            // One connection only: from now on connects are refused.
+            close(listener)
+            guard connection >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = recv(connection, &buffer, buffer.count, 0)
+            switch behaviour {
+            case .close:
+                close(connection)
+            case .reset:
+                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                close(connection)
+            case .garbage:
+                let junk = Array("HELLO THERE\r\n".utf8)
+                _ = send(connection, junk, junk.count, 0)
+                usleep(500_000)
+                close(connection)
+            }
+        }
+    }
+}
+
+/// The exact error each kind of server failure produces, and a kill in mid-stream.
+@Suite("Server failures")
+struct ServerFailureTests {
+    @Test(
+        "each failure gets nutcracker's SERVER_ERROR text",
+        arguments: [
+            (MisbehavingServer.Behaviour.close, "SERVER_ERROR unknown"),
+            (.reset, "SERVER_ERROR Connection reset by peer"),
+            (.garbage, "SERVER_ERROR Invalid argument"),
+        ])
+    func failureText(behaviour: MisbehavingServer.Behaviour, expected: String) throws {
+        let server = try MisbehavingServer(behaviour)
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(server.port):1"], threads: 1)
+        let client = try proxy.connect()
+        #expect(try client.exchange("get a\r\nget b\r\n", lines: 2) == "\(expected)\r\n\(expected)")
+        // The server is gone for good now: later requests are refused, and answered.
+        #expect(try client.exchange("get c\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+    }
+
+    @Test("a server killed while thousands of requests are in flight: every request is answered")
+    func killedMidStream() throws {
+        let backend = try ServerProcess.memcached()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(backend.port):1"], threads: 1)
+        let client = try proxy.connect(timeout: 10)
+        let value = String(repeating: "z", count: 2000)
+        #expect(try client.exchange("set z 0 0 \(value.count)\r\n\(value)\r\n", lines: 1) == "STORED")
+        let count = 5000
+        try client.send(String(repeating: "get z\r\n", count: count))
+        backend.stop()
+        var values = 0
+        var errors = 0
+        for _ in 0..<count {
+            let line = try client.readLineString()
+            if line.hasPrefix("VALUE") {
+                #expect(try client.readLineString() == value)
+                #expect(try client.readLineString() == "END")
+                values += 1
+            } else {
+                #expect(line.hasPrefix("SERVER_ERROR "), "\(line)")
+                errors += 1
+            }
+        }
+        #expect(values + errors == count)
+        #expect(try client.exchange("get z\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+    }
+}
