@@ -4,15 +4,15 @@ import Golem
     import Glibc
 #endif
 
+/// Writes text to standard error (fd 2) as is.
+func writeError(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
 /// Writes one line to standard error, where nutcracker prints everything before its
 /// logger is set up.
 func printError(_ line: String) {
     writeError(line + "\n")
-}
-
-/// Writes text to standard error (fd 2) as is.
-func writeError(_ text: String) {
-    _ = text.withCString { write(2, $0, strlen($0)) }
 }
 
 let options: Options
@@ -46,25 +46,40 @@ do {
     exit(1)
 }
 
+if options.daemonize, let failure = Daemon.daemonize() {
+    printError("golemproxy: \(failure)")
+    exit(1)
+}
+
 let log = Logger(path: options.logFile, level: options.verbosity)
 
-// Signals are taken synchronously by the main thread (sigwait); every other thread
-// inherits this mask and never sees them.
+// Signals are taken synchronously by the main thread (sigwait); every thread started
+// from here on inherits this mask and never sees them.
 var handled = sigset_t()
 sigemptyset(&handled)
 for signal in [SIGINT, SIGTERM, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2] { sigaddset(&handled, signal) }
 pthread_sigmask(SIG_BLOCK, &handled, nil)
 
 let threads = options.threads ?? Proxy.onlineCPUs
-let proxy = Proxy(pools: pools, threads: threads)
+let proxy = Proxy(pools: pools, threads: threads, log: log)
+let stats = StatsServer(proxy: proxy, intervalMilliseconds: options.statsInterval)
 do {
+    try stats.listenJSON(address: options.statsAddress, port: options.statsPort)
+    if let port = options.metricsPort { try stats.listenPrometheus(address: options.statsAddress, port: port) }
     try proxy.start()
 } catch {
-    log.write("golemproxy: \(error)")
-    printError("golemproxy: \(error)")
+    log.write("golemproxy: \(error)", level: 0)
+    if !options.daemonize { printError("golemproxy: \(error)") }
     exit(1)
 }
-log.write("golemproxy-\(Options.version) started on pid \(getpid()) with \(threads) worker threads")
+if let pidFile = options.pidFile, let failure = Daemon.writePidFile(pidFile) {
+    log.write(failure, level: 0)
+    exit(1)
+}
+log.write(
+    "golemproxy-\(Options.version) started on pid \(getpid()) with \(threads) worker threads, "
+        + "stats on \(options.statsAddress):\(options.statsPort)")
+log.startWriter()
 
 while true {
     var received: Int32 = 0
@@ -74,13 +89,18 @@ while true {
         log.write("signal \(received) (SIGHUP) received, reopening log file")
         log.reopen()
     case SIGTTIN:
-        log.level = min(11, log.level + 1)
-        log.write("signal \(received) (SIGTTIN) received, up log level to \(log.level)")
+        log.level += 1
+        log.write("signal \(received) (SIGTTIN) received, up logging level to \(log.level)", level: 0)
     case SIGTTOU:
-        log.level = max(0, log.level - 1)
-        log.write("signal \(received) (SIGTTOU) received, down log level to \(log.level)")
+        log.level -= 1
+        log.write("signal \(received) (SIGTTOU) received, down logging level to \(log.level)", level: 0)
     case SIGINT, SIGTERM:
-        log.write("signal \(received) received, exiting")
+        let name = received == SIGINT ? "SIGINT" : "SIGTERM"
+        log.write("signal \(received) (\(name)) received, stopping: answering requests in flight")
+        proxy.stop(graceMilliseconds: proxy.gracePeriodMilliseconds)
+        if let pidFile = options.pidFile { unlink(pidFile) }
+        log.write("golemproxy stopped")
+        log.flush()
         exit(0)
     default:
         log.write("signal \(received) received")

@@ -533,7 +533,7 @@ struct PoolSocketTests {
                    - \(serverSocket):1
                 """
             try? yaml.write(toFile: config, atomically: true, encoding: .utf8)
-            return ["-c", config, "--threads", "2"]
+            return ["-c", config, "--threads", "2", "-s", "\((try? freePort()) ?? 0)", "-a", "127.0.0.1"]
         }
         let tcp = try TestSocket(port: proxy.port)
         #expect(try tcp.exchange("set t 0 0 1\r\nT\r\nget t\r\n", lines: 4) == "STORED\r\nVALUE t 0 1\r\nT\r\nEND")

@@ -26,6 +26,8 @@ public struct Options: Sendable, Equatable {
     public var mbufSize = 16384
     /// Worker threads, each with its own event loop; nil means one per online CPU.
     public var threads: Int? = nil
+    /// Port of the Prometheus `/metrics` HTTP listener (on `statsAddress`); off when nil.
+    public var metricsPort: Int? = nil
 
     public static let defaultConfigFile = "/etc/golemproxy/golemproxy.yml"
     public static let version = "0.1.0"
@@ -63,6 +65,7 @@ public struct Options: Sendable, Equatable {
         Spec(short: "m", long: "mbuf-size", argument: .number),
         // golemproxy's own; no short form, so it cannot clash with a future nutcracker flag.
         Spec(short: "\0", long: "threads", argument: .number),
+        Spec(short: "\0", long: "metrics-port", argument: .number),
     ]
 
     /// Parses `arguments` (without the program name).
@@ -179,6 +182,11 @@ public struct Options: Sendable, Equatable {
                         + " and \(Options.mbufRange.upperBound) bytes")
             }
             mbufSize = numeric
+        case _ where spec.long == "metrics-port":
+            guard (1...65535).contains(numeric) else {
+                throw Failure(message: "golemproxy: option --metrics-port value \(numeric) is not a valid port")
+            }
+            metricsPort = numeric
         default:  // --threads
             guard numeric >= 1 && numeric <= 1024 else {
                 throw Failure(message: "golemproxy: option --threads value \(numeric) must be between 1 and 1024")
@@ -198,7 +206,7 @@ public struct Options: Sendable, Equatable {
         Usage: golemproxy [-?hVdDt] [-v verbosity level] [-o output file]
                           [-c conf file] [-s stats port] [-a stats addr]
                           [-i stats interval] [-p pid file] [-m mbuf size]
-                          [--threads N]
+                          [--threads N] [--metrics-port N]
 
         Options:
           -h, --help             : this help
@@ -215,6 +223,7 @@ public struct Options: Sendable, Equatable {
           -p, --pid-file=S       : set pid file (default: off)
           -m, --mbuf-size=N      : set size of mbuf chunk in bytes (default: 16384 bytes)
               --threads=N        : worker threads, each with its own event loop (default: online CPUs)
+              --metrics-port=N   : serve Prometheus metrics at http://stats-addr:N/metrics (default: off)
 
         """
     }

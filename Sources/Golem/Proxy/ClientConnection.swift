@@ -57,6 +57,7 @@ final class ClientConnection: EventTarget {
         readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
         writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
         readWatcher.start()
+        pool.stats.clientConnections.bump()
     }
 
     func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
@@ -217,6 +218,7 @@ final class ClientConnection: EventTarget {
 
     /// Routes one parsed request whose bytes (`total`, line included) start `input`.
     private func dispatch(lineLength: Int, total: Int) {
+        pool.refreshRouter()
         switch request.command {
         case .get, .gets, .gat, .gats:
             forwardRetrieval(lineLength: lineLength)
@@ -269,7 +271,7 @@ final class ClientConnection: EventTarget {
             // No live server in the pool.
             if let bytes { input.drain(bytes) }
             if expectsReply { answerLocally("SERVER_ERROR Connection refused\r\n") }
-            pool.counters.forwardError += 1
+            pool.stats.forwardError.bump()
             return
         }
         let runtime = pool.servers[server]
@@ -282,8 +284,8 @@ final class ClientConnection: EventTarget {
             connection.output.append(literal)
             length = literal.utf8CodeUnitCount
         }
-        runtime.counters.requests += 1
-        runtime.counters.requestBytes += length
+        runtime.stats.requests.bump()
+        runtime.stats.requestBytes.bump(length)
         noteBacklog(connection)
         guard expectsReply else {
             connection.enqueue(nil)
@@ -291,6 +293,7 @@ final class ClientConnection: EventTarget {
         }
         let forwarded = worker.makeRequest(role: .single, client: self)
         forwarded.isRetrieval = retrieval
+        forwarded.requestBytes = length
         forwarded.serverIndex = server
         queue.append(forwarded)
         connection.enqueue(forwarded)
@@ -329,7 +332,7 @@ final class ClientConnection: EventTarget {
         }
         if servers.contains(-1) {
             input.drain(lineLength)
-            pool.counters.forwardError += 1
+            pool.stats.forwardError.bump()
             answerLocally("SERVER_ERROR Connection refused\r\n")
             return
         }
@@ -368,10 +371,11 @@ final class ClientConnection: EventTarget {
                 }
             }
             out.append("\r\n")
-            server.counters.requests += 1
-            server.counters.requestBytes += out.count - before
+            fragment.requestBytes = out.count - before
+            server.stats.requests.bump()
+            server.stats.requestBytes.bump(fragment.requestBytes)
             noteBacklog(connection)
-            pool.counters.fragments += 1
+            pool.stats.fragments.bump()
             connection.enqueue(fragment)
         }
     }
@@ -389,11 +393,12 @@ final class ClientConnection: EventTarget {
             let connection = server.connection(slot: slot)
             connection.output.append(line)
             noteBacklog(connection)
-            server.counters.requests += 1
-            server.counters.requestBytes += line.count
+            server.stats.requests.bump()
+            server.stats.requestBytes.bump(line.count)
             if let parent {
                 let part = worker.makeRequest(role: .broadcastPart, client: nil)
                 part.parent = parent
+                part.requestBytes = line.count
                 connection.enqueue(part)
             } else {
                 connection.enqueue(nil)
@@ -453,9 +458,22 @@ final class ClientConnection: EventTarget {
         closeIfDone()
     }
 
+    /// Graceful stop: read nothing more, answer what was read, then close.
+    func drain() {
+        guard !closed else { return }
+        stopReading()
+        closeAfterReplies = true
+        stopLinger = true
+        processInput()
+        closeIfDone()
+    }
+
+    /// Set by `drain`: close through the lingering path, so replies are not reset away.
+    private var stopLinger = false
+
     private func closeIfDone() {
         guard closeAfterReplies && queue.isEmpty && output.isEmpty && !closed && !lingering else { return }
-        if closedWithError && inputClosed {
+        if (closedWithError || stopLinger) && inputClosed {
             startLinger()
         } else {
             close()
@@ -474,7 +492,8 @@ final class ClientConnection: EventTarget {
         Socket.close(fd)
         for case let request? in queue.all { request.client = nil }
         queue = RequestQueue()
-        if closedWithError { pool.counters.clientErr += 1 } else { pool.counters.clientEOF += 1 }
+        if closedWithError { pool.stats.clientErr.bump() } else { pool.stats.clientEOF.bump() }
+        pool.stats.clientConnections.bump(-1)
         pool.shared.releaseClient()
         worker.removeClient(self)
     }

@@ -1,9 +1,15 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// The whole proxy: binds every pool's listen address, then runs the workers.
-public final class Proxy {
+/// The whole proxy: binds every pool's listen address, runs the workers, sums their
+/// counters for the stats listeners, and stops them gracefully.
+public final class Proxy: @unchecked Sendable {
+    // Why @unchecked: `workers` is written once by `start()` before any other thread
+    // reads it; everything else is immutable or atomic.
+
     /// Why the proxy could not start.
     public struct StartError: Error, CustomStringConvertible {
         public var description: String
@@ -12,10 +18,14 @@ public final class Proxy {
     private let pools: [SharedPool]
     private let threadCount: Int
     private var workers: [Worker] = []
+    private var listenFDs: Set<Int32> = []
+    let log: Logger
+    private let startTime = time(nil)
 
-    /// A proxy for `pools` with `threads` workers.
-    public init(pools: [PoolConfig], threads: Int) {
-        self.pools = pools.map(SharedPool.init)
+    /// A proxy for `pools` with `threads` workers, logging to `log`.
+    public init(pools: [PoolConfig], threads: Int, log: Logger) {
+        self.log = log
+        self.pools = pools.map { config in SharedPool(config: config) { level, text in log.write(text, level: level) } }
         self.threadCount = max(1, threads)
     }
 
@@ -41,7 +51,7 @@ public final class Proxy {
                     case .success(let fd): fds[worker].append(fd)
                     case .failure(let failure):
                         throw StartError(
-                            description: "bind on pool '\(pool.config.name)' to addr '\(pool.config.listenSpec)' failed: \(Socket.describe(failure.code))")
+                            description: "bind on p '\(pool.config.name)' to addr '\(pool.config.listenSpec)' failed: \(Socket.describe(failure.code))")
                     }
                 }
             case .unix(let path, let permissions):
@@ -55,11 +65,75 @@ public final class Proxy {
                     for worker in 0..<threadCount { fds[worker].append(fd) }
                 case .failure(let failure):
                     throw StartError(
-                        description: "bind on pool '\(pool.config.name)' to addr '\(path)' failed: \(Socket.describe(failure.code))")
+                        description: "bind on p '\(pool.config.name)' to addr '\(path)' failed: \(Socket.describe(failure.code))")
                 }
             }
+            log.write("pool '\(pool.config.name)' listening on \(pool.config.listenSpec) with \(pool.config.servers.count) servers", level: 5)
         }
-        workers = (0..<threadCount).map { Worker(index: $0, pools: pools, listenFDs: fds[$0], threadCount: threadCount) }
+        listenFDs = Set(fds.joined())
+        workers = (0..<threadCount).map {
+            Worker(index: $0, pools: pools, listenFDs: fds[$0], threadCount: threadCount, log: log)
+        }
         workers.forEach { $0.start() }
+    }
+
+    /// Stops gracefully: every worker stops accepting, answers the requests it has
+    /// (waiting at most `graceMilliseconds`), closes its clients and returns. Returns
+    /// when all workers are done.
+    public func stop(graceMilliseconds: Int) {
+        for worker in workers { worker.requestStop(graceMilliseconds: graceMilliseconds) }
+        for worker in workers { worker.waitUntilStopped() }
+        for fd in listenFDs { Socket.close(fd) }
+        for pool in pools {
+            if case .unix(let path, _) = pool.config.listen { unlink(path) }
+        }
+    }
+
+    /// The longest time a graceful stop should wait for requests in flight: the
+    /// longest pool timeout, between 1 and 10 seconds.
+    public var gracePeriodMilliseconds: Int {
+        let longest = pools.map { $0.config.timeout < 0 ? 10_000 : $0.config.timeout }.max() ?? 1000
+        return min(10_000, max(1000, longest))
+    }
+
+    /// Every counter, summed over the workers; pools and servers in nutcracker's order.
+    public func snapshot() -> StatsSnapshot {
+        var total = pools.count
+        var current = pools.count  // one listener per pool, as nutcracker counts them
+        var poolSnapshots: [StatsSnapshot.Pool] = []
+        for (poolIndex, shared) in pools.enumerated() {
+            var poolValues = Array(repeating: 0, count: StatsCatalog.pool.count)
+            var servers = shared.config.servers.map {
+                StatsSnapshot.Server(
+                    name: $0.name, values: Array(repeating: 0, count: StatsCatalog.server.count),
+                    latencyBuckets: Array(repeating: 0, count: LatencyHistogram.bounds.count + 1), latencyCount: 0,
+                    latencySumMicroseconds: 0)
+            }
+            for worker in workers {
+                let runtime = worker.pools[poolIndex]
+                for (index, value) in runtime.stats.values.enumerated() { poolValues[index] += value }
+                for (serverIndex, server) in runtime.servers.enumerated() {
+                    for (index, value) in server.stats.values.enumerated() { servers[serverIndex].values[index] += value }
+                    for (index, value) in server.stats.latency.bucketCounts.enumerated() {
+                        servers[serverIndex].latencyBuckets[index] += value
+                    }
+                    servers[serverIndex].latencyCount += server.stats.latency.count.value
+                    servers[serverIndex].latencySumMicroseconds += server.stats.latency.sumMicroseconds.value
+                    total += server.stats.connectionsOpened.value
+                }
+            }
+            poolValues[3] = shared.health.ejects.load(ordering: .relaxed)
+            for index in servers.indices {
+                servers[index].values[4] = shared.health.servers[index].ejectedAt.load(ordering: .relaxed)
+                current += servers[index].values[3]
+            }
+            current += poolValues[2]
+            total += shared.acceptedCount.load(ordering: .relaxed)
+            poolSnapshots.append(StatsSnapshot.Pool(name: shared.config.name, values: poolValues, servers: servers))
+        }
+        let now = time(nil)
+        return StatsSnapshot(
+            uptime: now - startTime, timestamp: now, totalConnections: total, currentConnections: current,
+            pools: poolSnapshots)
     }
 }

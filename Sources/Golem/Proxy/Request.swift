@@ -37,6 +37,8 @@ final class Request {
     var deadline = Int.max
     /// Bytes sent to the server (for stats).
     var requestBytes = 0
+    /// When the request was queued for its server, monotonic µs (for latency).
+    var startedAt = 0
 
     // Multiget parent: a copy of the request line (keys are ranges into it), one reply
     // slot per key, how many fragments are still out, and the first failure.

@@ -62,13 +62,20 @@ final class ServerConnection: EventTarget {
     /// for a request that expects no reply (`noreply`).
     func enqueue(_ request: Request?) {
         if state == .disconnected { connect() }
+        unsent += 1
         if let request {
             if server.pool.config.timeout > 0 {
                 request.deadline = worker.clock.now + server.pool.config.timeout
                 if timer?.isActive != true { armTimer() }
             }
+            request.startedAt = worker.clock.microseconds
             inFlight.append(request)
+            inFlightBytes += request.requestBytes
+            server.stats.outQueue.set(inFlight.count)
+            server.stats.outQueueBytes.set(inFlightBytes)
         }
+        server.stats.inQueue.set(unsent)
+        server.stats.inQueueBytes.set(output.count)
         if state == .connected { worker.markDirty(self) }
         if state == .disconnected {
             // The connect failed at once: answer right away, and drop what was queued.
@@ -101,7 +108,8 @@ final class ServerConnection: EventTarget {
         switch Socket.connect(to: address) {
         case .failure(let failure):
             lastConnectError = failure.code
-            server.counters.serverErr += 1
+            server.stats.serverErr.bump()
+            server.recordFailure()
         case .success(let descriptor):
             fd = descriptor
             state = .connecting
@@ -121,7 +129,8 @@ final class ServerConnection: EventTarget {
                     return
                 }
                 state = .connected
-                server.counters.serverConnections += 1
+                server.stats.serverConnections.bump()
+                server.stats.connectionsOpened.bump()
                 readWatcher?.start()
             }
             flush()
@@ -146,6 +155,9 @@ final class ServerConnection: EventTarget {
             close(code: written == 0 ? 0 : Int32(-written))
             return
         }
+        unsent = 0
+        server.stats.inQueue.set(0)
+        server.stats.inQueueBytes.set(0)
         wakeWaiters()
     }
 
@@ -153,7 +165,7 @@ final class ServerConnection: EventTarget {
         while true {
             let received = input.read(from: fd)
             if received > 0 {
-                server.counters.responseBytes += received
+                server.stats.responseBytes.bump(received)
                 if !parseReplies() { return }
                 if received < 16384 { return }
                 continue
@@ -210,9 +222,9 @@ final class ServerConnection: EventTarget {
                     // error, or with nutcracker's EINVAL text.
                     let text = input.copyBytes(lineLength)
                     input.drain(lineLength)
-                    _ = inFlight.removeFirst()
-                    server.counters.responses += 1
-                    request.fail(
+                    let failed = inFlight.removeFirst()
+                    noteAnswered(failed)
+                    failed.fail(
                         text.starts(with: Array("SERVER_ERROR".utf8)) ? text : Array("SERVER_ERROR Invalid argument\r\n".utf8))
                     continue
                 }
@@ -260,10 +272,26 @@ final class ServerConnection: EventTarget {
     /// The oldest request got its whole reply.
     private func complete() {
         let request = inFlight.removeFirst()
-        server.counters.responses += 1
+        noteAnswered(request)
         server.recordSuccess()
         request.finish()
     }
+
+    /// Counts a reply from the server and its latency; updates the queue gauges.
+    @inline(__always)
+    private func noteAnswered(_ request: Request) {
+        let stats = server.stats
+        stats.responses.bump()
+        stats.latency.record(max(0, worker.clock.microseconds - request.startedAt))
+        inFlightBytes -= request.requestBytes
+        stats.outQueue.set(inFlight.count)
+        stats.outQueueBytes.set(inFlightBytes)
+    }
+
+    /// Bytes of the requests awaiting a reply (nutcracker's out_queue_bytes).
+    private var inFlightBytes = 0
+    /// Requests queued since `output` was last empty (nutcracker's in_queue).
+    private var unsent = 0
 
     /// Answers every waiting request with the error for `code` and resets the connection.
     private func failAll(code: Int32) {
@@ -271,6 +299,12 @@ final class ServerConnection: EventTarget {
         while !inFlight.isEmpty {
             inFlight.removeFirst().fail(message)
         }
+        inFlightBytes = 0
+        unsent = 0
+        server.stats.outQueue.set(0)
+        server.stats.outQueueBytes.set(0)
+        server.stats.inQueue.set(0)
+        server.stats.inQueueBytes.set(0)
     }
 
     /// nutcracker's reply for a server failure: `SERVER_ERROR <strerror>`, or `unknown`
@@ -285,7 +319,7 @@ final class ServerConnection: EventTarget {
         guard let head = inFlight.first else { return }
         let now = worker.clock.now
         if head.deadline <= now {
-            server.counters.serverTimedout += 1
+            server.stats.serverTimedout.bump()
             close(code: ETIMEDOUT)
         } else {
             armTimer()
@@ -300,10 +334,21 @@ final class ServerConnection: EventTarget {
         timer?.start(timeoutMilliseconds: max(1, head.deadline - worker.clock.now))
     }
 
+    /// Closes the connection at shutdown: no error is counted or answered (the clients
+    /// are gone).
+    func shutdown() {
+        readWatcher?.stop()
+        writeWatcher?.stop()
+        timer?.stop()
+        if fd >= 0 { Socket.close(fd) }
+        fd = -1
+        state = .disconnected
+    }
+
     /// Drops the socket; `code` 0 is an orderly end of stream from the server.
     func close(code: Int32) {
-        if state == .connected { server.counters.serverConnections -= 1 }
-        if code == 0 { server.counters.serverEOF += 1 } else if code != ETIMEDOUT { server.counters.serverErr += 1 }
+        if state == .connected { server.stats.serverConnections.bump(-1) }
+        if code == 0 { server.stats.serverEOF.bump() } else if code != ETIMEDOUT { server.stats.serverErr.bump() }
         readWatcher?.stop()
         writeWatcher?.stop()
         timer?.stop()

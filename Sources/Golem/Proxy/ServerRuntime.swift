@@ -1,22 +1,10 @@
-/// Counters kept for one server by one worker (nutcracker's per-server stats).
-struct ServerCounters {
-    var serverEOF = 0
-    var serverErr = 0
-    var serverTimedout = 0
-    var serverConnections = 0
-    var requests = 0
-    var requestBytes = 0
-    var responses = 0
-    var responseBytes = 0
-}
-
 /// One server of one pool, as one worker sees it: its connections (up to
-/// `server_connections`, made on first use) and its counters.
+/// `server_connections`, made on first use) and this worker's counters for it.
 final class ServerRuntime {
     unowned let pool: PoolRuntime
     let config: ServerConfig
     let index: Int
-    var counters = ServerCounters()
+    let stats = ServerStats()
     private var connections: [ServerConnection?]
 
     init(pool: PoolRuntime, config: ServerConfig, index: Int) {
@@ -45,35 +33,56 @@ final class ServerRuntime {
         }
     }
 
+    /// Every connection made so far (for shutdown).
+    var openConnections: [ServerConnection] { connections.compactMap { $0 } }
+
     /// A reply arrived: the server works.
-    func recordSuccess() {}
+    @inline(__always)
+    func recordSuccess() {
+        pool.shared.health.recordSuccess(index)
+    }
 
-    /// The connection failed (refused, reset, closed, timed out or garbled).
-    func recordFailure() {}
+    /// A connection failed (refused, reset, closed, timed out or garbled).
+    func recordFailure() {
+        pool.shared.health.recordFailure(index, now: pool.worker.clock.now)
+    }
 }
 
-/// Counters kept for one pool by one worker (nutcracker's per-pool stats).
-struct PoolCounters {
-    var clientEOF = 0
-    var clientErr = 0
-    var forwardError = 0
-    var fragments = 0
-}
-
-/// One pool as one worker runs it: the router, the servers, the counters.
+/// One pool as one worker runs it: the router it routes by, the servers, the counters.
 final class PoolRuntime {
     unowned let worker: Worker
     let config: PoolConfig
     let shared: SharedPool
-    var router: KeyRouter
+    /// The router this worker routes by; refreshed from `shared.health` when its
+    /// version moves (ejections and returns).
+    private(set) var router: KeyRouter
+    private var routerVersion: Int
     var servers: [ServerRuntime] = []
-    var counters = PoolCounters()
+    let stats = PoolStats()
 
     init(worker: Worker, shared: SharedPool) {
         self.worker = worker
         self.shared = shared
         self.config = shared.config
-        self.router = KeyRouter(pool: shared.config)
+        routerVersion = shared.health.version.load(ordering: .acquiring)
+        router = shared.health.router()
         servers = config.servers.indices.map { ServerRuntime(pool: self, config: config.servers[$0], index: $0) }
+    }
+
+    /// Brings `router` up to date before a request is routed: returns ejected servers
+    /// whose retry time has come, and picks up a ring another worker published. Costs
+    /// two relaxed loads when nothing changed; nothing at all without auto_eject_hosts.
+    @inline(__always)
+    func refreshRouter() {
+        guard config.autoEjectHosts else { return }
+        let health = shared.health
+        if health.nextRebuild.load(ordering: .relaxed) <= worker.turnTime {
+            health.rebuildIfDue(now: worker.clock.now)
+        }
+        let version = health.version.load(ordering: .acquiring)
+        if version != routerVersion {
+            router = health.router()
+            routerVersion = version
+        }
     }
 }

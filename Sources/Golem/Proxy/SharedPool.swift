@@ -1,16 +1,19 @@
 import Synchronization
 
-/// What all workers share about one pool: its config, its listening sockets, and the
-/// client connection count that `client_connections` limits across every worker.
+/// What all workers share about one pool: its config, its server health and router
+/// (`PoolHealth`), and the client count that `client_connections` limits across every
+/// worker.
 final class SharedPool: Sendable {
     let config: PoolConfig
+    let health: PoolHealth
     /// Clients connected to this pool now, over all workers.
     let clientCount = Atomic<Int>(0)
     /// Clients ever accepted.
     let acceptedCount = Atomic<Int>(0)
 
-    init(config: PoolConfig) {
+    init(config: PoolConfig, log: @escaping @Sendable (Int, String) -> Void) {
         self.config = config
+        health = PoolHealth(config: config, log: log)
     }
 
     /// Counts a new client in, unless `client_connections` (when not 0) is reached.

@@ -1,13 +1,21 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Monotonic milliseconds, for request deadlines.
+/// The monotonic clock, in milliseconds (deadlines) and microseconds (latency).
 struct MonotonicClock {
     var now: Int {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return time.tv_sec * 1000 + time.tv_nsec / 1_000_000
+    }
+
+    var microseconds: Int {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return time.tv_sec * 1_000_000 + time.tv_nsec / 1000
     }
 }
 
@@ -21,6 +29,9 @@ final class Worker: @unchecked Sendable {
     let index: Int
     let base = EventBase()
     let clock = MonotonicClock()
+    /// Monotonic ms at the start of the current loop turn: cheap "now" for checks that
+    /// need no more precision than one turn.
+    private(set) var turnTime = 0
     private(set) var pools: [PoolRuntime] = []
     private var listeners: [PoolListener] = []
     private var clients: [ObjectIdentifier: ClientConnection] = [:]
@@ -34,11 +45,20 @@ final class Worker: @unchecked Sendable {
     private var randomState: UInt64
     private let startTime: Int
     private let threadCount: Int
+    let log: Logger
+
+    // Graceful stop: requested from another thread (`requestStop`), carried out here.
+    private let stopRequested = Atomic<Int>(-1)  // grace period in ms, -1 = running
+    private let stopped = Atomic<Bool>(false)
+    private var stopping = false
+    private var stopDeadline = Int.max
+    private var ticker: IOWatcher?
 
     /// A worker for `pools`, accepting on `listenFDs[i]` for pool `i`.
-    init(index: Int, pools shared: [SharedPool], listenFDs: [Int32], threadCount: Int) {
+    init(index: Int, pools shared: [SharedPool], listenFDs: [Int32], threadCount: Int, log: Logger) {
         self.index = index
         self.threadCount = threadCount
+        self.log = log
         randomState = UInt64(truncatingIfNeeded: time(nil)) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(index)
         startTime = time(nil)
         pools = shared.map { PoolRuntime(worker: self, shared: $0) }
@@ -62,14 +82,59 @@ final class Worker: @unchecked Sendable {
 
     /// The loop: one libevent turn, then one flush of every socket written to in it.
     private func run() {
+        base.onWake { [unowned self] in self.beginStop() }
         for pool in pools where pool.config.preconnect {
             pool.servers.forEach { $0.preconnect() }
         }
         listeners.forEach { $0.start() }
+        // A stop may have been asked for before the wake handler existed.
+        if stopRequested.load(ordering: .acquiring) >= 0 { beginStop() }
         while true {
             base.runOnce()
+            turnTime = clock.now
             flushDirty()
+            if stopping && (clients.isEmpty || turnTime >= stopDeadline) { break }
         }
+        for client in Array(clients.values) { client.close() }
+        for pool in pools {
+            for server in pool.servers {
+                for connection in server.openConnections { connection.shutdown() }
+            }
+        }
+        ticker?.stop()
+        stopped.store(true, ordering: .releasing)
+    }
+
+    /// Asks the worker, from any thread, to stop: stop accepting, answer what its
+    /// clients have sent, close them; give up after `graceMilliseconds`.
+    func requestStop(graceMilliseconds: Int) {
+        stopRequested.store(graceMilliseconds, ordering: .releasing)
+        base.wake()
+    }
+
+    /// Blocks until the worker's loop has ended (bounded by the grace period the
+    /// worker was given, plus the linger time of its clients).
+    func waitUntilStopped() {
+        let grace = max(0, stopRequested.load(ordering: .acquiring))
+        let limit = grace + ClientConnection.lingerMilliseconds + 1000
+        var waited = 0
+        while !stopped.load(ordering: .acquiring) && waited < limit {
+            usleep(10_000)
+            waited += 10
+        }
+    }
+
+    private func beginStop() {
+        guard !stopping else { return }
+        let grace = stopRequested.load(ordering: .acquiring)
+        guard grace >= 0 else { return }
+        stopping = true
+        stopDeadline = clock.now + grace
+        listeners.forEach { $0.stop() }
+        for client in Array(clients.values) { client.drain() }
+        // Wake up regularly so the deadline is noticed even when nothing happens.
+        ticker = IOWatcher(base: base, fd: -1, interest: [.persist], target: TickTarget.shared)
+        ticker?.start(timeoutMilliseconds: 50)
     }
 
     /// Remembers that `connection` has bytes to send this turn.
@@ -180,6 +245,11 @@ final class PoolListener: EventTarget {
         watcher?.start()
     }
 
+    /// Stops accepting (the socket itself is closed by the proxy).
+    func stop() {
+        watcher?.stop()
+    }
+
     func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
         // Accept what is waiting, a bounded number per turn so one busy listener
         // cannot starve the connections already open.
@@ -199,4 +269,10 @@ final class PoolListener: EventTarget {
             worker.addClient(ClientConnection(worker: worker, pool: pool, fd: client, slot: accepted))
         }
     }
+}
+
+/// A do-nothing event target: a timer whose only job is to end a loop turn.
+final class TickTarget: EventTarget, @unchecked Sendable {
+    static let shared = TickTarget()
+    func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {}
 }

@@ -41,7 +41,8 @@ final class ProxyUnderTest {
             try? yaml.write(toFile: path, atomically: true, encoding: .utf8)
             switch kind {
             case .golem:
-                return ["-c", path, "--threads", "\(threads)"]
+                let statsPort = (try? freePort()) ?? 0
+                return ["-c", path, "--threads", "\(threads)", "-s", "\(statsPort)", "-a", "127.0.0.1"]
             case .nutcracker:
                 let statsPort = (try? freePort()) ?? 0
                 return ["-c", path, "-s", "\(statsPort)", "-a", "127.0.0.1", "-o", "/dev/null"]

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The numbers behind one stats document, summed over every worker.
+public struct StatsSnapshot: Sendable {
+    /// One pool's numbers, in `StatsCatalog.pool` order, and its servers'.
+    public struct Pool: Sendable {
+        public var name: String
+        public var values: [Int]
+        public var servers: [Server]
+    }
+    /// One server's numbers, in `StatsCatalog.server` order, and its latency histogram.
+    public struct Server: Sendable {
+        public var name: String
+        public var values: [Int]
+        /// Non-cumulative counts per `LatencyHistogram.bounds` bucket, then +Inf.
+        public var latencyBuckets: [Int]
+        public var latencyCount: Int
+        public var latencySumMicroseconds: Int
+    }
+
+    public var uptime: Int
+    public var timestamp: Int
+    public var totalConnections: Int
+    public var currentConnections: Int
+    public var pools: [Pool]
+
+    /// The document nutcracker 0.5.0 sends on its stats port, byte for byte in layout:
+    /// `", "` between fields, `"name": {` to open pools and servers, `},"` between
+    /// objects, a final newline. `service` and `version` keep nutcracker's values so
+    /// that collectors which check them keep working; `source` is the host name.
+    public func nutcrackerJSON(source: String) -> String {
+        var text = "{\"service\":\"nutcracker\", \"source\":\"\(Self.escape(source))\", \"version\":\"0.5.0\", "
+        text += "\"uptime\":\(uptime), \"timestamp\":\(timestamp), "
+        text += "\"total_connections\":\(totalConnections), \"curr_connections\":\(currentConnections)"
+        for pool in pools {
+            text += ", \"\(Self.escape(pool.name))\": {"
+            text += zip(StatsCatalog.pool, pool.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
+            for server in pool.servers {
+                text += ", \"\(Self.escape(server.name))\": {"
+                text += zip(StatsCatalog.server, server.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
+                text += "}"
+            }
+            text += "}"
+        }
+        text += "}\n"
+        return nutcrackerSeparators(text)
+    }
+
+    /// nutcracker writes `},"` (no space) after a closing brace; the builder above
+    /// writes `}, "` uniformly and this restores nutcracker's form.
+    private func nutcrackerSeparators(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        var previous: Character = " "
+        var skipSpace = false
+        for character in text {
+            if skipSpace && character == " " {
+                skipSpace = false
+                continue
+            }
+            skipSpace = previous == "}" && character == ","
+            out.append(character)
+            previous = character
+        }
+        return out
+    }
+
+    /// JSON string escaping for names (quotes, backslashes, control bytes).
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    /// Prometheus text exposition (version 0.0.4) of the same numbers, plus latency
+    /// histograms per server.
+    public func prometheusText() -> String {
+        var text = ""
+        func label(_ value: String) -> String {
+            value.replacingAll("\\", "\\\\").replacingAll("\"", "\\\"").replacingAll("\n", "\\n")
+        }
+        text += "# HELP golemproxy_uptime_seconds Seconds since the proxy started.\n# TYPE golemproxy_uptime_seconds gauge\n"
+        text += "golemproxy_uptime_seconds \(uptime)\n"
+        text += "# HELP golemproxy_connections Connections open now (clients, servers, listeners).\n# TYPE golemproxy_connections gauge\n"
+        text += "golemproxy_connections \(currentConnections)\n"
+        text += "# HELP golemproxy_connections_total Connections ever opened.\n# TYPE golemproxy_connections_total counter\n"
+        text += "golemproxy_connections_total \(totalConnections)\n"
+        for (index, metric) in StatsCatalog.pool.enumerated() {
+            let name = metricName("pool", metric)
+            text += "# HELP \(name) \(metric.description)\n# TYPE \(name) \(metric.kind == .counter ? "counter" : "gauge")\n"
+            for pool in pools {
+                text += "\(name){pool=\"\(label(pool.name))\"} \(pool.values[index])\n"
+            }
+        }
+        for (index, metric) in StatsCatalog.server.enumerated() {
+            let name = metricName("server", metric)
+            text += "# HELP \(name) \(metric.description)\n# TYPE \(name) \(metric.kind == .counter ? "counter" : "gauge")\n"
+            for pool in pools {
+                for server in pool.servers {
+                    text += "\(name){pool=\"\(label(pool.name))\",server=\"\(label(server.name))\"} \(server.values[index])\n"
+                }
+            }
+        }
+        let histogram = "golemproxy_server_request_latency_seconds"
+        text += "# HELP \(histogram) Time from a request being queued for a server to its reply.\n"
+        text += "# TYPE \(histogram) histogram\n"
+        for pool in pools {
+            for server in pool.servers {
+                let labels = "pool=\"\(label(pool.name))\",server=\"\(label(server.name))\""
+                var cumulative = 0
+                for (bucket, bound) in LatencyHistogram.bounds.enumerated() {
+                    cumulative += server.latencyBuckets[bucket]
+                    text += "\(histogram)_bucket{\(labels),le=\"\(Self.seconds(bound))\"} \(cumulative)\n"
+                }
+                cumulative += server.latencyBuckets.last ?? 0
+                text += "\(histogram)_bucket{\(labels),le=\"+Inf\"} \(cumulative)\n"
+                text += "\(histogram)_sum{\(labels)} \(Self.seconds(server.latencySumMicroseconds))\n"
+                text += "\(histogram)_count{\(labels)} \(server.latencyCount)\n"
+            }
+        }
+        return text
+    }
+
+    /// `golemproxy_pool_client_eof_total` etc.: counters get `_total`, as Prometheus
+    /// naming asks.
+    private func metricName(_ scope: String, _ metric: StatsCatalog.Metric) -> String {
+        let base = metric.name.hasPrefix("server_") && scope == "server" ? String(metric.name.dropFirst(7)) : metric.name
+        return "golemproxy_\(scope)_\(base)\(metric.kind == .counter ? "_total" : "")"
+    }
+
+    /// Microseconds as decimal seconds without Foundation (`1500` → `0.0015`).
+    static func seconds(_ microseconds: Int) -> String {
+        let whole = microseconds / 1_000_000
+        var fraction = String(microseconds % 1_000_000)
+        fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
+        while fraction.hasSuffix("0") { fraction.removeLast() }
+        return fraction.isEmpty ? "\(whole)" : "\(whole).\(fraction)"
+    }
+}
+
+extension String {
+    /// Every `target` replaced by `replacement` (no Foundation in the library).
+    func replacingAll(_ target: String, _ replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound]
+            out += replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+}
