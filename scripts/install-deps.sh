@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs, with apt, every Debian package that building golemproxy and running its
-# tests needs: the C libraries it links, and the real servers the tests start
-# (memcached, redis-server, Debian's nutcracker for side-by-side checks, memccapable).
+# tests needs: the C libraries it links, the real servers the tests start
+# (memcached, redis-server, Debian's nutcracker for side-by-side checks, memccapable),
+# and the tools that build and check the Debian package (scripts/package-test.sh).
 set -euo pipefail
 
-packages=(libevent-dev libyaml-dev pkgconf memcached redis-server nutcracker libmemcached-tools iproute2)
+packages=(libevent-dev libyaml-dev pkgconf memcached redis-server nutcracker libmemcached-tools iproute2
+    dpkg-dev debhelper fakeroot lintian systemd)
+
+# The Prometheus test parses /metrics with the reference parser, from PyPI.
+if ! python3 -c 'import prometheus_client' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check prometheus_client
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -71,13 +71,17 @@ final class PoolRuntime {
 
     /// Brings `router` up to date before a request is routed: returns ejected servers
     /// whose retry time has come, and picks up a ring another worker published. Costs
-    /// two relaxed loads when nothing changed; nothing at all without auto_eject_hosts.
+    /// two relaxed loads when no server is out; nothing at all without auto_eject_hosts.
     @inline(__always)
     func refreshRouter() {
         guard config.autoEjectHosts else { return }
         let health = shared.health
-        if health.nextRebuild.load(ordering: .relaxed) <= worker.turnTime {
-            health.rebuildIfDue(now: worker.clock.now)
+        // Only while a server is out is the clock read (exactly: the turn's start time
+        // can be long stale after an idle wait).
+        let due = health.nextRebuild.load(ordering: .relaxed)
+        if due != Int.max {
+            let now = worker.clock.now
+            if now >= due { health.rebuildIfDue(now: now) }
         }
         let version = health.version.load(ordering: .acquiring)
         if version != routerVersion {
