@@ -28,7 +28,25 @@ public enum Daemon {
         guard null >= 0 else { return "open(\"/dev/null\") failed: \(Socket.describe(errno))" }
         for fd: Int32 in [0, 1, 2] { dup2(null, fd) }
         if null > 2 { close(null) }
+        closeInheritedDescriptors()
         return nil
+    }
+
+    /// Closes every descriptor above 2 that the daemon inherited (a pipe from whatever
+    /// started it would otherwise stay open for the daemon's whole life, and its
+    /// reader would never see end of file).
+    static func closeInheritedDescriptors() {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        var open: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if let fd = Int32(name), fd > 2 { open.append(fd) }
+        }
+        let own = dirfd(directory)
+        closedir(directory)
+        for fd in open where fd != own { close(fd) }
     }
 
     /// Writes this process's pid to `path` (mode 0644). Returns an error text on failure.

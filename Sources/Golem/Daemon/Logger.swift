@@ -51,6 +51,9 @@ public final class Logger: @unchecked Sendable {
         guard let path else { return true }
         let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         pthread_mutex_lock(&lock)
+        // Lines logged before the reopen belong in the old file (logrotate's view).
+        for line in queued { _ = line.withCString { Glibc.write(fd, $0, strlen($0)) } }
+        queued.removeAll(keepingCapacity: true)
         if fd > 2 { close(fd) }
         fd = opened >= 0 ? opened : 2
         pthread_mutex_unlock(&lock)

@@ -108,10 +108,13 @@ final class ClientConnection: EventTarget {
             let received = input.read(from: fd)
             if received > 0 {
                 processInput()
-                if received < 16384 { return }
+                if received < 16384 && !draining { return }
                 continue
             }
-            if received == -Int(EAGAIN) { return }
+            if received == -Int(EAGAIN) {
+                if draining && !paused { finishDrain() }
+                return
+            }
             if received == 0 {
                 // End of stream: still answer what was asked, then close.
                 stopReading()
@@ -459,12 +462,25 @@ final class ClientConnection: EventTarget {
     }
 
     /// Graceful stop: read nothing more, answer what was read, then close.
+    /// Everything the client sent before the stop is in the socket already: read it all
+    /// (until the socket has nothing more), answer it, then close. A client that goes
+    /// on sending is cut off by the worker's grace deadline.
     func drain() {
         guard !closed else { return }
+        draining = true
+        stopLinger = true
+        if inputClosed {
+            closeIfDone()
+        } else if !paused {
+            readAvailable()
+        }
+    }
+
+    private var draining = false
+
+    private func finishDrain() {
         stopReading()
         closeAfterReplies = true
-        stopLinger = true
-        processInput()
         closeIfDone()
     }
 
