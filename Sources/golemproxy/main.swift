@@ -43,6 +43,11 @@ do {
 } catch {
     printError("golemproxy: \(error)")
     printError("golemproxy: configuration file '\(options.configFile)' syntax is invalid")
+    if options.logFile != nil {
+        let log = Logger(path: options.logFile, level: options.verbosity)
+        log.write("\(error)", level: 0)
+        log.write("configuration file '\(options.configFile)' syntax is invalid", level: 0)
+    }
     exit(1)
 }
 

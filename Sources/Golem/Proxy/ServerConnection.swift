@@ -108,6 +108,9 @@ final class ServerConnection: EventTarget {
         switch Socket.connect(to: address) {
         case .failure(let failure):
             lastConnectError = failure.code
+            worker.log.write(
+                "connect to server '\(server.config.name)' of pool '\(server.pool.config.name)' failed: \(Socket.describe(failure.code))",
+                level: 4)
             server.stats.serverErr.bump()
             server.recordFailure()
         case .success(let descriptor):
@@ -131,6 +134,7 @@ final class ServerConnection: EventTarget {
                 state = .connected
                 server.stats.serverConnections.bump()
                 server.stats.connectionsOpened.bump()
+                worker.log.write("connected to server '\(server.config.name)' of pool '\(server.pool.config.name)'", level: 6)
                 readWatcher?.start()
             }
             flush()
@@ -347,6 +351,10 @@ final class ServerConnection: EventTarget {
 
     /// Drops the socket; `code` 0 is an orderly end of stream from the server.
     func close(code: Int32) {
+        worker.log.write(
+            "server '\(server.config.name)' of pool '\(server.pool.config.name)' closed: "
+                + "\(code == 0 ? "end of stream" : Socket.describe(code)); \(inFlight.count) requests answered with SERVER_ERROR",
+            level: 4)
         if state == .connected { server.stats.serverConnections.bump(-1) }
         if code == 0 { server.stats.serverEOF.bump() } else if code != ETIMEDOUT { server.stats.serverErr.bump() }
         readWatcher?.stop()
