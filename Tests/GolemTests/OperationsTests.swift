@@ -185,6 +185,8 @@ struct OperationsTests {
             from prometheus_client.parser import text_string_to_metric_families
             families = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
             h = families['golemproxy_server_request_latency_seconds']
+            assert families['golemproxy_pool_request_latency_seconds'].type == 'histogram'
+            assert [s.value for s in families['golemproxy_pool_request_latency_seconds'].samples if s.name.endswith('_count')] == [25]
             count = [s.value for s in h.samples if s.name.endswith('_count')][0]
             requests = [s.value for s in families['golemproxy_server_requests'].samples][0]
             print(int(count), int(requests), h.type)

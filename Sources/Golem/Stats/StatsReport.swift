@@ -110,21 +110,40 @@ public struct StatsSnapshot: Sendable {
                 }
             }
         }
+        /// One histogram's series: cumulative buckets, sum and count.
+        func histogramLines(_ name: String, _ labels: String, _ buckets: [Int], _ sum: Int, _ count: Int) -> String {
+            var lines = ""
+            var cumulative = 0
+            for (bucket, bound) in LatencyHistogram.bounds.enumerated() {
+                cumulative += buckets[bucket]
+                lines += "\(name)_bucket{\(labels),le=\"\(Self.seconds(bound))\"} \(cumulative)\n"
+            }
+            cumulative += buckets.last ?? 0
+            lines += "\(name)_bucket{\(labels),le=\"+Inf\"} \(cumulative)\n"
+            lines += "\(name)_sum{\(labels)} \(Self.seconds(sum))\n"
+            lines += "\(name)_count{\(labels)} \(count)\n"
+            return lines
+        }
+        let poolHistogram = "golemproxy_pool_request_latency_seconds"
+        text += "# HELP \(poolHistogram) Time from a request being queued for a server of the pool to its reply.\n"
+        text += "# TYPE \(poolHistogram) histogram\n"
+        for pool in pools {
+            var buckets = Array(repeating: 0, count: LatencyHistogram.bounds.count + 1)
+            for server in pool.servers {
+                for index in buckets.indices { buckets[index] += server.latencyBuckets[index] }
+            }
+            text += histogramLines(
+                poolHistogram, "pool=\"\(label(pool.name))\"", buckets,
+                pool.servers.reduce(0) { $0 + $1.latencySumMicroseconds }, pool.servers.reduce(0) { $0 + $1.latencyCount })
+        }
         let histogram = "golemproxy_server_request_latency_seconds"
         text += "# HELP \(histogram) Time from a request being queued for a server to its reply.\n"
         text += "# TYPE \(histogram) histogram\n"
         for pool in pools {
             for server in pool.servers {
                 let labels = "pool=\"\(label(pool.name))\",server=\"\(label(server.name))\""
-                var cumulative = 0
-                for (bucket, bound) in LatencyHistogram.bounds.enumerated() {
-                    cumulative += server.latencyBuckets[bucket]
-                    text += "\(histogram)_bucket{\(labels),le=\"\(Self.seconds(bound))\"} \(cumulative)\n"
-                }
-                cumulative += server.latencyBuckets.last ?? 0
-                text += "\(histogram)_bucket{\(labels),le=\"+Inf\"} \(cumulative)\n"
-                text += "\(histogram)_sum{\(labels)} \(Self.seconds(server.latencySumMicroseconds))\n"
-                text += "\(histogram)_count{\(labels)} \(server.latencyCount)\n"
+                text += histogramLines(
+                    histogram, labels, server.latencyBuckets, server.latencySumMicroseconds, server.latencyCount)
             }
         }
         return text
