@@ -20,7 +20,7 @@ public protocol EventTarget: AnyObject {
 public final class IOWatcher {
     private var event: OpaquePointer!
     private let persistent: Bool
-    private unowned let target: any EventTarget
+    private unowned(unsafe) let target: any EventTarget
     private let tag: Int
     /// True while the event is added to the base.
     public private(set) var isActive = false

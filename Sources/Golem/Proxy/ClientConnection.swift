@@ -10,8 +10,8 @@
 /// reply; the connection closes only where the byte stream cannot be resynchronised,
 /// and then only after the replies due before the bad request are written.
 final class ClientConnection: EventTarget {
-    unowned let worker: Worker
-    unowned let pool: PoolRuntime
+    unowned(unsafe) let worker: Worker
+    unowned(unsafe) let pool: PoolRuntime
     private let fd: Int32
     let input = Buffer()
     let output = Buffer()
@@ -320,7 +320,10 @@ final class ClientConnection: EventTarget {
     /// one sub-request per server, merged back in the client's key order.
     private func forwardRetrieval(lineLength: Int) {
         let keyCount = request.keys.count
-        var servers = worker.keyServers
+        // Borrow the worker's reusable array (swap, not copy: a copy would make the
+        // next removeAll reallocate).
+        var servers: [Int] = []
+        swap(&servers, &worker.keyServers)
         servers.removeAll(keepingCapacity: true)
         input.withContiguousBytes(lineLength) { line in
             for range in request.keys {
@@ -328,7 +331,7 @@ final class ClientConnection: EventTarget {
                 servers.append(server ?? -1)
             }
         }
-        defer { worker.keyServers = servers }
+        defer { swap(&servers, &worker.keyServers) }
         if !servers.contains(where: { $0 != servers[0] }) {
             forward(to: servers[0] < 0 ? nil : servers[0], bytes: lineLength, literal: nil, expectsReply: true, retrieval: true)
             return

@@ -12,8 +12,8 @@
 final class ServerConnection: EventTarget {
     enum State { case disconnected, connecting, connected }
 
-    unowned let worker: Worker
-    unowned let server: ServerRuntime
+    unowned(unsafe) let worker: Worker
+    unowned(unsafe) let server: ServerRuntime
     private(set) var state = State.disconnected
     private var fd: Int32 = -1
     let input = Buffer()

@@ -1,7 +1,7 @@
 /// One server of one pool, as one worker sees it: its connections (up to
 /// `server_connections`, made on first use) and this worker's counters for it.
 final class ServerRuntime {
-    unowned let pool: PoolRuntime
+    unowned(unsafe) let pool: PoolRuntime
     let config: ServerConfig
     let index: Int
     let stats = ServerStats()
@@ -50,7 +50,7 @@ final class ServerRuntime {
 
 /// One pool as one worker runs it: the router it routes by, the servers, the counters.
 final class PoolRuntime {
-    unowned let worker: Worker
+    unowned(unsafe) let worker: Worker
     let config: PoolConfig
     let shared: SharedPool
     /// The router this worker routes by; refreshed from `shared.health` when its

@@ -93,6 +93,7 @@ final class Worker: @unchecked Sendable {
             base.runOnce()
             turnTime = clock.now
             flushDirty()
+            if !closedClients.isEmpty { closedClients.removeAll(keepingCapacity: true) }
             if stopping && (clients.isEmpty || turnTime >= stopDeadline) { break }
         }
         for client in Array(clients.values) { client.close() }
@@ -150,21 +151,25 @@ final class Worker: @unchecked Sendable {
         dirtyClients.append(client)
     }
 
+    /// Spare lists swapped with the dirty lists, so a flush allocates nothing.
+    private var flushingServers: [ServerConnection] = []
+    private var flushingClients: [ClientConnection] = []
+
     private func flushDirty() {
         // Servers first: replies they produce within this turn are written below.
         while !dirtyServers.isEmpty || !dirtyClients.isEmpty {
-            let servers = dirtyServers
-            dirtyServers.removeAll(keepingCapacity: true)
-            for server in servers {
+            swap(&dirtyServers, &flushingServers)
+            for server in flushingServers {
                 server.isDirty = false
                 server.flush()
             }
-            let clients = dirtyClients
-            dirtyClients.removeAll(keepingCapacity: true)
-            for client in clients {
+            flushingServers.removeAll(keepingCapacity: true)
+            swap(&dirtyClients, &flushingClients)
+            for client in flushingClients {
                 client.isDirty = false
                 client.flush()
             }
+            flushingClients.removeAll(keepingCapacity: true)
         }
     }
 
@@ -172,8 +177,16 @@ final class Worker: @unchecked Sendable {
         clients[ObjectIdentifier(client)] = client
     }
 
+    /// Clients closed during this loop turn. They are released only after the turn:
+    /// event callbacks reach their targets through unowned(unsafe) references (no
+    /// retain/release per event), so a client closed from inside its own callback must
+    /// outlive that callback.
+    private var closedClients: [ClientConnection] = []
+
     func removeClient(_ client: ClientConnection) {
-        clients[ObjectIdentifier(client)] = nil
+        if let removed = clients.removeValue(forKey: ObjectIdentifier(client)) {
+            closedClients.append(removed)
+        }
     }
 
     /// A request object, from the free list when one is there.
@@ -227,8 +240,8 @@ final class Worker: @unchecked Sendable {
 
 /// A pool's listening socket on one worker: accepts clients onto this worker.
 final class PoolListener: EventTarget {
-    unowned let worker: Worker
-    unowned let pool: PoolRuntime
+    unowned(unsafe) let worker: Worker
+    unowned(unsafe) let pool: PoolRuntime
     let fd: Int32
     private var watcher: IOWatcher?
     /// Clients accepted so far; gives each its server connection slot.
