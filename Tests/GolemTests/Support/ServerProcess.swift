@@ -37,6 +37,11 @@ final class ServerProcess {
             for _ in 0..<200 {
                 if !process.isRunning { break }
                 if isListening(port: port) {
+                    // Something listens on the port; make sure it is this process and not
+                    // another test's server that took the port first (this one would then
+                    // have exited on its failed bind).
+                    usleep(30_000)
+                    guard process.isRunning else { break }
                     self.process = process
                     self.port = port
                     return
@@ -54,14 +59,22 @@ final class ServerProcess {
     }
 
     /// Stops the process (SIGKILL, by pid) and reaps it.
+    private var stoppedRunning = false
+
     func stop() {
         if process.isRunning {
+            stoppedRunning = true
             kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        // A process that was still running when stopped had nothing to report; a log
+        // of one that died by itself is kept for the post-mortem.
+        if stoppedRunning { try? FileManager.default.removeItem(atPath: logPath) }
+    }
 
     /// A memcached on 127.0.0.1 with a little memory.
     static func memcached() throws -> ServerProcess {
