@@ -1,3 +1,4 @@
+import Golem
 /// What a run measured, and its two renderings: one JSON object (`--json`) or a short
 /// human-readable summary.
 public struct BenchResult: Sendable {
@@ -204,25 +205,8 @@ struct JSONText {
         needsComma = true
     }
 
-    /// `value` as a JSON string: quotes, backslashes and control characters escaped.
+    /// `value` as a JSON string (the proxy's stats use the same escaping).
     static func quoted(_ value: String) -> String {
-        var result = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
+        "\"" + JSONString.escape(value) + "\""
     }
 }

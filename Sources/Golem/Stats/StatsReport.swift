@@ -31,14 +31,14 @@ public struct StatsSnapshot: Sendable {
     /// objects, a final newline. `service` and `version` keep nutcracker's values so
     /// that collectors which check them keep working; `source` is the host name.
     public func nutcrackerJSON(source: String) -> String {
-        var text = "{\"service\":\"nutcracker\", \"source\":\"\(Self.escape(source))\", \"version\":\"0.5.0\", "
+        var text = "{\"service\":\"nutcracker\", \"source\":\"\(JSONString.escape(source))\", \"version\":\"0.5.0\", "
         text += "\"uptime\":\(uptime), \"timestamp\":\(timestamp), "
         text += "\"total_connections\":\(totalConnections), \"curr_connections\":\(currentConnections)"
         for pool in pools {
-            text += ", \"\(Self.escape(pool.name))\": {"
+            text += ", \"\(JSONString.escape(pool.name))\": {"
             text += zip(StatsCatalog.pool, pool.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
             for server in pool.servers {
-                text += ", \"\(Self.escape(server.name))\": {"
+                text += ", \"\(JSONString.escape(server.name))\": {"
                 text += zip(StatsCatalog.server, server.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
                 text += "}"
             }
@@ -67,19 +67,6 @@ public struct StatsSnapshot: Sendable {
         return out
     }
 
-    /// JSON string escaping for names (quotes, backslashes, control bytes).
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
 
     /// Prometheus text exposition (version 0.0.4) of the same numbers, plus latency
     /// histograms per server.
