@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build "$@"
+# The Debian package: build, lintian, install, run as the unit would, purge.
+scripts/package-test.sh
