@@ -550,7 +550,7 @@ struct PoolSocketTests {
 /// A one-connection TCP server on loopback that misbehaves on purpose: after the first
 /// bytes arrive it closes, resets, or answers garbage.
 final class MisbehavingServer: @unchecked Sendable {
-    enum Behaviour { case close, reset, garbage }
+    enum Behaviour { case close, reset, garbage, resetMidValue, closeMidValue, unsolicited }
     let port: Int
     private let fd: Int32
 
@@ -580,6 +580,22 @@ final class MisbehavingServer: @unchecked Sendable {
                 _ = send(connection, junk, junk.count, 0)
                 usleep(500_000)
                 close(connection)
+            case .resetMidValue, .closeMidValue:
+                // A whole first value, then half of the second.
+                let partial = Array("VALUE a 0 3\r\nabc\r\nVALUE b 0 10\r\nabc".utf8)
+                _ = send(connection, partial, partial.count, 0)
+                usleep(100_000)
+                if behaviour == .resetMidValue {
+                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(connection, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                }
+                close(connection)
+            case .unsolicited:
+                // One reply for the one request, then one nobody asked for.
+                let replies = Array("END\r\nSTORED\r\n".utf8)
+                _ = send(connection, replies, replies.count, 0)
+                usleep(500_000)
+                close(connection)
             }
         }
     }
@@ -602,6 +618,135 @@ struct ServerFailureTests {
         #expect(try client.exchange("get a\r\nget b\r\n", lines: 2) == "\(expected)\r\n\(expected)")
         // The server is gone for good now: later requests are refused, and answered.
         #expect(try client.exchange("get c\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+    }
+
+    @Test(
+        "a server that fails in the middle of a reply: the whole request fails, no partial value leaks",
+        arguments: [
+            (MisbehavingServer.Behaviour.resetMidValue, "SERVER_ERROR Connection reset by peer"),
+            (.closeMidValue, "SERVER_ERROR unknown"),
+        ])
+    func failureMidValue(behaviour: MisbehavingServer.Behaviour, expected: String) throws {
+        let server = try MisbehavingServer(behaviour)
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(server.port):1"], threads: 1)
+        let client = try proxy.connect()
+        // One server: the two-key get goes as it came, and its reply is cut off.
+        #expect(try client.exchange("get a b\r\n", lines: 1) == expected)
+        #expect(try client.exchange("get c\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+    }
+
+    @Test("a reply nobody asked for: the request before it is answered, the connection is dropped")
+    func unsolicitedReply() throws {
+        let server = try MisbehavingServer(.unsolicited)
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(server.port):1"], threads: 1)
+        let client = try proxy.connect()
+        #expect(try client.exchange("get a\r\n", lines: 1) == "END")
+        // The garbled connection is gone; the server (one connection only) refuses now.
+        #expect(try client.exchange("get b\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+    }
+
+    @Test("a server that comes back is used again")
+    func serverComesBack() throws {
+        let backend = try ServerProcess.memcached()
+        let port = backend.port
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(port):1"], threads: 1)
+        let client = try proxy.connect()
+        #expect(try client.exchange("set k 0 0 1\r\nx\r\n", lines: 1) == "STORED")
+        backend.stop()
+        #expect(try client.exchange("get k\r\n", lines: 1).hasPrefix("SERVER_ERROR "))
+        #expect(try client.exchange("get k\r\n", lines: 1) == "SERVER_ERROR Connection refused")
+        let revived = Process()
+        revived.executableURL = URL(fileURLWithPath: "/usr/bin/memcached")
+        revived.arguments = (getuid() == 0 ? ["-u", "nobody"] : []) + ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-t", "1"]
+        try revived.run()
+        defer {
+            kill(revived.processIdentifier, SIGKILL)
+            revived.waitUntilExit()
+        }
+        for _ in 0..<200 where !isListening(port: port) { usleep(10_000) }
+        #expect(try client.exchange("set k 0 0 1\r\ny\r\nget k\r\n", lines: 4) == "STORED\r\nVALUE k 0 1\r\ny\r\nEND")
+    }
+
+    @Test("clients that leave mid-request, mid-reply or with replies pending harm nobody else")
+    func clientsLeaving() throws {
+        let backend = try ServerProcess.memcached()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(backend.port):1"], threads: 2)
+        let steady = try proxy.connect()
+        let value = String(repeating: "v", count: 200_000)
+        #expect(try steady.exchange("set big 0 0 \(value.count)\r\n\(value)\r\n", lines: 1) == "STORED")
+        for round in 0..<30 {
+            let leaver = try proxy.connect()
+            switch round % 3 {
+            case 0: try leaver.send("set half 0 0 100\r\nonly part of the value")  // mid-request
+            case 1: try leaver.send("get big\r\n")  // leaves while a 200 KB reply is on its way
+            default: try leaver.send(String(repeating: "get big\r\n", count: 50))  // replies pending
+            }
+            _ = consume leaver
+            #expect(try steady.exchange("get missing\r\n", lines: 1) == "END")
+        }
+        try steady.send("get big\r\n")
+        #expect(try steady.readLineString() == "VALUE big 0 \(value.count)")
+        #expect(try steady.read(count: value.count + 2).count == value.count + 2)
+        #expect(try steady.readLineString() == "END")
+        #expect(try steady.exchange("get half\r\n", lines: 1) == "END")
+    }
+
+    @Test("10,000 client connections at once: accepted, and the proxy keeps serving")
+    func tenThousandClients() throws {
+        // This test process needs 10,000 descriptors too.
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        #expect(limit.rlim_cur >= 10_500, "the hard open-file limit is too low for this test")
+        let backend = try ServerProcess.memcached()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(backend.port):1"], threads: 2)
+        var clients: [TestSocket] = []
+        clients.reserveCapacity(10_000)
+        for _ in 0..<10_000 { clients.append(try proxy.connect()) }
+        // Every one of them is served (a sample of 200 across the range).
+        for index in stride(from: 0, to: 10_000, by: 50) {
+            #expect(try clients[index].exchange("get k\(index)\r\n", lines: 1) == "END")
+        }
+        let resident = BackpressureTests.residentBytes(proxy.process.process.processIdentifier)
+        #expect(resident < 400 << 20, "resident \(resident >> 20) MiB for 10,000 clients")
+        clients.removeAll()
+        let fresh = try proxy.connect()
+        #expect(try fresh.exchange("set after 0 0 1\r\nz\r\nget after\r\n", lines: 4) == "STORED\r\nVALUE after 0 1\r\nz\r\nEND")
+    }
+
+    @Test("out of descriptors: accepting pauses instead of spinning, and resumes when clients leave")
+    func outOfDescriptors() throws {
+        let backend = try ServerProcess.memcached()
+        let configPath = NSTemporaryDirectory() + "golem-emfile-\(UUID().uuidString).yml"
+        // 64 descriptors in all, hard limit included, so the proxy cannot raise it.
+        let proxy = try ServerProcess("/usr/bin/prlimit") { port in
+            try? "p:\n  listen: 127.0.0.1:\(port)\n  servers:\n   - 127.0.0.1:\(backend.port):1\n"
+                .write(toFile: configPath, atomically: true, encoding: .utf8)
+            return ["--nofile=64:64", golemproxyPath, "-c", configPath, "--threads", "1", "-s", "\((try? freePort()) ?? 0)", "-a", "127.0.0.1"]
+        }
+        let pid = proxy.process.processIdentifier
+        let first = try TestSocket(port: proxy.port)
+        #expect(try first.exchange("get a\r\n", lines: 1) == "END")
+        // 100 more connections than the proxy can hold: the kernel queues them.
+        var extra: [TestSocket] = []
+        for _ in 0..<100 { if let socket = try? TestSocket(port: proxy.port, timeout: 1) { extra.append(socket) } }
+        usleep(300_000)
+        func cpuTicks() -> Int {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+            return fields.count > 12 ? (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0) : 0
+        }
+        let before = cpuTicks()
+        usleep(1_000_000)
+        let spent = cpuTicks() - before
+        #expect(spent < 30, "the proxy used \(spent) ticks of CPU in 1 s while out of descriptors")
+        // Clients already in are still served.
+        #expect(try first.exchange("get b\r\n", lines: 1) == "END")
+        // When clients leave, the waiting ones get in.
+        extra.removeAll()
+        let late = try TestSocket(port: proxy.port, timeout: 3)
+        #expect(try late.exchange("get c\r\n", lines: 1) == "END")
     }
 
     @Test("a server killed while thousands of requests are in flight: every request is answered")

@@ -29,6 +29,19 @@ public final class Proxy: @unchecked Sendable {
         self.threadCount = max(1, threads)
     }
 
+    /// Raises the soft limit on open descriptors to the hard limit: a proxy holds two
+    /// per client request path (client and server sockets), and the default soft limit
+    /// (often 1024) is far below what the service unit grants.
+    static func raiseDescriptorLimit(log: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let old = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            log.write("raised the open file limit from \(old) to \(limit.rlim_cur)", level: 6)
+        }
+    }
+
     /// The number of online CPUs, the default worker count.
     public static var onlineCPUs: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
@@ -37,6 +50,7 @@ public final class Proxy: @unchecked Sendable {
     /// the kernel spreads clients; a unix socket is shared by every worker.
     public func start() throws(StartError) {
         signal(SIGPIPE, SIG_IGN)
+        Proxy.raiseDescriptorLimit(log: log)
         var fds = Array(repeating: [Int32](), count: threadCount)
         for pool in pools {
             switch pool.config.listen {

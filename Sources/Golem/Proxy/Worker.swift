@@ -254,20 +254,43 @@ final class PoolListener: EventTarget {
     }
 
     func start() {
-        watcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self)
+        watcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.acceptTag)
         watcher?.start()
     }
 
     /// Stops accepting (the socket itself is closed by the proxy).
     func stop() {
         watcher?.stop()
+        pauseTimer?.stop()
     }
 
+    /// Re-arms accepting after a pause for lack of descriptors.
+    private var pauseTimer: IOWatcher?
+    private static let acceptTag = 0
+    private static let resumeTag = 1
+
     func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
+        if tag == Self.resumeTag {
+            watcher?.start()
+            return
+        }
         // Accept what is waiting, a bounded number per turn so one busy listener
         // cannot starve the connections already open.
         for _ in 0..<64 {
             let client = Socket.accept(fd)
+            if client == -EMFILE || client == -ENFILE {
+                // Out of descriptors: the pending connection stays readable, and a
+                // level-triggered loop would spin on it. Stop accepting for 100 ms.
+                worker.log.write(
+                    "accept on pool '\(pool.config.name)' failed: \(Socket.describe(-client)); pausing accepts for 100 ms",
+                    level: 3)
+                watcher?.stop()
+                if pauseTimer == nil {
+                    pauseTimer = IOWatcher(base: worker.base, fd: -1, interest: [], target: self, tag: Self.resumeTag)
+                }
+                pauseTimer?.start(timeoutMilliseconds: 100)
+                return
+            }
             if client < 0 { return }  // EAGAIN (another worker took it), or a transient error
             guard pool.shared.admitClient() else {
                 // client_connections reached: close at once, as nutcracker does past its limit.
