@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "golemproxy", targets: ["golemproxy"]),
         .executable(name: "golem-bench", targets: ["golem-bench"]),
+        .executable(name: "golem-fuzz", targets: ["golem-fuzz"]),
         .library(name: "Golem", targets: ["Golem"]),
     ],
     targets: [
@@ -49,9 +50,19 @@ let package = Package(
             dependencies: ["GolemBench"],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
+        .target(
+            name: "GolemFuzz",
+            dependencies: ["Golem"],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
+        .executableTarget(
+            name: "golem-fuzz",
+            dependencies: ["GolemFuzz"],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        ),
         .testTarget(
             name: "GolemTests",
-            dependencies: ["Golem", "GolemBench"],
+            dependencies: ["Golem", "GolemBench", "GolemFuzz"],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
     ],

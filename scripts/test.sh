@@ -8,3 +8,5 @@ swift build --build-tests
 swift test --skip-build "$@"
 # The Debian package: build, lintian, install, run as the unit would, purge.
 scripts/package-test.sh
+# libFuzzer on the request framer, the reply parser and the config loader, 30 s each.
+scripts/fuzz.sh 30

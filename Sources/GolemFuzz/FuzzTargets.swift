@@ -1,0 +1,72 @@
+import Golem
+
+/// The fuzz targets: each takes arbitrary bytes and must neither crash nor break its
+/// invariant. libFuzzer drives them through `golem-fuzz` (see scripts/fuzz.sh); the
+/// test suite replays the committed corpus through them.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// The memcache request framer: any bytes frame without crashing, and framing the
+    /// stream whole gives the same units as feeding it in pieces (split points taken
+    /// from the input itself).
+    case request
+    /// The memcache reply line parser: any line parses to some `MemcacheResponseLine`,
+    /// and a `VALUE` line's key range lies inside the line.
+    case response
+    /// The config loader: any bytes either load or give a `ConfigError` with a position
+    /// inside the text.
+    case config
+
+    /// Runs the target on `data`; a broken invariant stops the process (`fatalError`),
+    /// which libFuzzer reports as a crash with the input that caused it.
+    public func run(_ data: [UInt8]) {
+        switch self {
+        case .request: Self.request(data)
+        case .response: Self.response(data)
+        case .config: Self.config(data)
+        }
+    }
+
+    private static func request(_ data: [UInt8]) {
+        let whole = MemcacheFramer.frameRequests(data)
+        // Split points: the first byte picks a chunk size from 1 to 256.
+        let chunk = max(1, Int(data.first ?? 1))
+        var framer = MemcacheFramer()
+        var pieces: [MemcacheFramer.Framed] = []
+        var offset = 0
+        while offset < data.count {
+            let end = min(data.count, offset + chunk)
+            pieces += framer.feed(Array(data[offset..<end]))
+            offset = end
+        }
+        if pieces != whole {
+            fatalError("framing depends on segmentation: \(whole.count) units whole, \(pieces.count) in chunks of \(chunk)")
+        }
+    }
+
+    private static func response(_ data: [UInt8]) {
+        // Each LF-separated piece is a line, as the proxy hands them over.
+        for line in data.split(separator: 10, omittingEmptySubsequences: false) {
+            let bytes = Array(line)
+            let parsed = bytes.withUnsafeBytes { MemcacheResponseParser.parse(line: $0) }
+            if case .value(let key, let length) = parsed {
+                if key.lowerBound < 0 || key.upperBound > bytes.count || key.isEmpty || length < 0 {
+                    fatalError("VALUE line parsed to key \(key), length \(length) in a \(bytes.count)-byte line")
+                }
+            }
+        }
+    }
+
+    private static func config(_ data: [UInt8]) {
+        do {
+            let pools = try ConfigLoader.parse(data, file: "fuzz.yml")
+            if pools.isEmpty { fatalError("a config loaded with no pools") }
+            for pool in pools where pool.servers.isEmpty { fatalError("pool '\(pool.name)' loaded with no servers") }
+        } catch {
+            // YAML breaks lines at LF, CR and CRLF (and at NEL, LS, PS, whose UTF-8
+            // forms contain 0x85, 0xA8 or 0xA9): count every such byte as an upper bound.
+            let breaks = data.reduce(0) { $0 + ([10, 13, 0x85, 0xA8, 0xA9].contains($1) ? 1 : 0) }
+            if error.line > breaks + 2 || error.line < 0 || error.column < 0 {
+                fatalError("error position \(error.line):\(error.column) past the \(breaks) line breaks: \(error)")
+            }
+        }
+    }
+}
