@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the test suite under AddressSanitizer (everything), then the multi-threaded
+# integration tests against a ThreadSanitizer build of golemproxy that stops at the
+# first report (the tests then fail: the proxy stops answering). Takes several minutes;
+# not part of the test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift build --build-tests --sanitize=address --scratch-path .build-asan
+swift test --skip-build --sanitize=address --scratch-path .build-asan
+swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+TSAN_OPTIONS="halt_on_error=1 exitcode=66" swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+    --filter "Operations|concurrentClients|Backpressure|ServerFailure|readYourWrites"
