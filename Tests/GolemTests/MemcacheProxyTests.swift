@@ -696,8 +696,15 @@ struct ServerFailureTests {
         // This test process needs 10,000 descriptors too.
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let original = limit
         limit.rlim_cur = limit.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        // Restored afterwards: Foundation's Process reads /proc/self/fd into a buffer
+        // sized from this limit (see scripts/sanitizers.sh).
+        defer {
+            var restore = original
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &restore)
+        }
         #expect(limit.rlim_cur >= 10_500, "the hard open-file limit is too low for this test")
         let backend = try ServerProcess.memcached()
         let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(backend.port):1"], threads: 2)

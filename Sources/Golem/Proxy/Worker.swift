@@ -131,7 +131,13 @@ final class Worker: @unchecked Sendable {
         guard grace >= 0 else { return }
         stopping = true
         stopDeadline = clock.now + grace
-        listeners.forEach { $0.stop() }
+        // Connections the kernel has completed but nobody accepted yet were opened
+        // before the stop, and their clients may have sent requests already: take
+        // them in too, then stop accepting.
+        listeners.forEach {
+            $0.acceptPending()
+            $0.stop()
+        }
         for client in Array(clients.values) { client.drain() }
         // Wake up regularly so the deadline is noticed even when nothing happens.
         ticker = IOWatcher(base: base, fd: -1, interest: [.persist], target: TickTarget.shared)
@@ -172,6 +178,9 @@ final class Worker: @unchecked Sendable {
             flushingClients.removeAll(keepingCapacity: true)
         }
     }
+
+    /// Clients connected to this worker now.
+    var clientCount: Int { clients.count }
 
     func addClient(_ client: ClientConnection) {
         clients[ObjectIdentifier(client)] = client
@@ -256,6 +265,16 @@ final class PoolListener: EventTarget {
     func start() {
         watcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.acceptTag)
         watcher?.start()
+    }
+
+    /// Accepts every connection waiting in the kernel's queue (bounded), for a
+    /// graceful stop.
+    func acceptPending() {
+        for _ in 0..<1000 {
+            let before = worker.clientCount
+            handleEvent(tag: Self.acceptTag, readable: true, writable: false, timedOut: false)
+            if worker.clientCount == before { return }
+        }
     }
 
     /// Stops accepting (the socket itself is closed by the proxy).
