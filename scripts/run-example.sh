@@ -8,10 +8,13 @@ scripts/install-deps.sh
 swift build -c release
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+user=()
+if [ "$(id -u)" = 0 ]; then user=(-u nobody); fi  # memcached refuses to run as root
 for port in 11212 11213; do
-    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 &
+    memcached "${user[@]}" -l 127.0.0.1 -p "$port" -U 0 -m 64 &
     pids+=($!)
 done
-.build/release/golemproxy -t -c examples/golemproxy.yml
-echo "golemproxy listening on 127.0.0.1:22121 (try: printf 'set k 0 0 1\r\nv\r\nget k\r\n' | nc -q1 127.0.0.1 22121)" >&2
-.build/release/golemproxy -c examples/golemproxy.yml "$@"
+bin="$(swift build -c release --show-bin-path)"
+"$bin/golemproxy" -t -c examples/golemproxy.yml
+echo "golemproxy on 127.0.0.1:22121, stats on 127.0.0.1:22222 (try: printf 'set k 0 0 1\r\nv\r\nget k\r\n' | nc -q1 127.0.0.1 22121)" >&2
+"$bin/golemproxy" -c examples/golemproxy.yml -a 127.0.0.1 "$@"
