@@ -552,15 +552,13 @@ struct PoolSocketTests {
 final class MisbehavingServer: @unchecked Sendable {
     enum Behaviour { case close, reset, garbage, resetMidValue, closeMidValue, unsolicited }
     let port: Int
-    private let fd: Int32
 
     /// Starts listening; the listener is closed by the serving thread after its one
     /// accept.
     init(_ behaviour: Behaviour) throws {
         let silent = try SilentServer()
         port = silent.port
-        fd = dup(silent.fd)
-        let listener = fd
+        let listener = dup(silent.fd)
         Thread.detachNewThread {
             let connection = accept(listener, nil, nil)
             // One connection only: from now on connects are refused.

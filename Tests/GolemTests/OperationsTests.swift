@@ -155,9 +155,10 @@ struct OperationsTests {
         #expect(number(alpha, "responses") + number(bb, "responses") == requests)
         #expect(number(pool, "client_connections") >= 1)
         #expect(number(alpha, "server_connections") + number(bb, "server_connections") >= 2)
-        // request_bytes: each set is 17-ish bytes; check the exact total.
+        // request_bytes, exactly: the 10 sets, plus the two fragments "get" + " sN" per
+        // key + "\r\n" (10 keys of 2 bytes over 2 fragments: 2 x 5 + 10 x 3 bytes).
         let setBytes = (0..<10).map { "set s\($0) 0 0 2\r\nhi\r\n".utf8.count }.reduce(0, +)
-        #expect(number(alpha, "request_bytes") + number(bb, "request_bytes") > setBytes)
+        #expect(number(alpha, "request_bytes") + number(bb, "request_bytes") == setBytes + 2 * 5 + 10 * 3)
         #expect((object["service"] as? String) == "nutcracker")
     }
 

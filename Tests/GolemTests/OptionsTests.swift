@@ -61,3 +61,30 @@ struct OptionsTests {
         #expect(StatsCatalog.pool.count == 6 && StatsCatalog.server.count == 13)
     }
 }
+
+/// The stats document's layout, without a running proxy.
+@Suite("Stats document")
+struct StatsDocumentTests {
+    @Test("separators follow nutcracker's: \", \" after values, \",\" after braces; names are kept as they are")
+    func layout() {
+        func server(_ name: String) -> StatsSnapshot.Server {
+            StatsSnapshot.Server(
+                name: name, values: Array(repeating: 0, count: StatsCatalog.server.count),
+                latencyBuckets: Array(repeating: 0, count: LatencyHistogram.bounds.count + 1), latencyCount: 0,
+                latencySumMicroseconds: 0)
+        }
+        let snapshot = StatsSnapshot(
+            uptime: 1, timestamp: 2, totalConnections: 3, currentConnections: 4,
+            pools: [
+                .init(name: "p}, q", values: Array(repeating: 0, count: StatsCatalog.pool.count), servers: [server("a"), server("b")]),
+                .init(name: "r", values: Array(repeating: 0, count: StatsCatalog.pool.count), servers: [server("c")]),
+            ])
+        let json = snapshot.nutcrackerJSON(source: "host")
+        #expect(json.hasPrefix("{\"service\":\"nutcracker\", \"source\":\"host\", \"version\":\"0.5.0\", \"uptime\":1, "))
+        #expect(json.contains("\"curr_connections\":4, \"p}, q\": {\"client_eof\":0, "))
+        #expect(json.contains("\"fragments\":0, \"a\": {\"server_eof\":0, "))
+        #expect(json.contains("\"out_queue_bytes\":0},\"b\": {"))
+        #expect(json.contains("\"out_queue_bytes\":0}},\"r\": {"))
+        #expect(json.hasSuffix("\"out_queue_bytes\":0}}}\n"))
+    }
+}

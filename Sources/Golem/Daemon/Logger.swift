@@ -62,11 +62,13 @@ public final class Logger: @unchecked Sendable {
     }
 
     /// Logs `message` at `level` (default: notice).
-    public func write(_ message: String, level: Int = 5) {
-        let line = Logger.timestamp() + message + "\n"
+    /// The message is built only when the level is enabled: the data path logs info
+    /// lines (server connects) that are off by default.
+    public func write(_ message: @autoclosure () -> String, level: Int = 5) {
+        guard level <= self.level else { return }
+        let line = Logger.timestamp() + message() + "\n"
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        guard level <= _level else { return }
         if !writerStarted {
             // Before the logging thread runs (start-up, -t), write directly.
             _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }

@@ -34,37 +34,25 @@ public struct StatsSnapshot: Sendable {
         var text = "{\"service\":\"nutcracker\", \"source\":\"\(JSONString.escape(source))\", \"version\":\"0.5.0\", "
         text += "\"uptime\":\(uptime), \"timestamp\":\(timestamp), "
         text += "\"total_connections\":\(totalConnections), \"curr_connections\":\(currentConnections)"
+        // nutcracker separates with ", " after a value but with "," after a closing brace.
+        var afterBrace = false
+        func open(_ name: String) {
+            text += (afterBrace ? ",\"" : ", \"") + JSONString.escape(name) + "\": {"
+            afterBrace = false
+        }
         for pool in pools {
-            text += ", \"\(JSONString.escape(pool.name))\": {"
+            open(pool.name)
             text += zip(StatsCatalog.pool, pool.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
             for server in pool.servers {
-                text += ", \"\(JSONString.escape(server.name))\": {"
+                open(server.name)
                 text += zip(StatsCatalog.server, server.values).map { "\"\($0.name)\":\($1)" }.joined(separator: ", ")
                 text += "}"
+                afterBrace = true
             }
             text += "}"
+            afterBrace = true
         }
-        text += "}\n"
-        return nutcrackerSeparators(text)
-    }
-
-    /// nutcracker writes `},"` (no space) after a closing brace; the builder above
-    /// writes `}, "` uniformly and this restores nutcracker's form.
-    private func nutcrackerSeparators(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        var previous: Character = " "
-        var skipSpace = false
-        for character in text {
-            if skipSpace && character == " " {
-                skipSpace = false
-                continue
-            }
-            skipSpace = previous == "}" && character == ","
-            out.append(character)
-            previous = character
-        }
-        return out
+        return text + "}\n"
     }
 
 
