@@ -59,6 +59,60 @@ public final class Buffer {
         return try body(UnsafeRawBufferPointer(start: pointer, count: length))
     }
 
+    /// Calls `body` with the `length` bytes at `offset` made contiguous without
+    /// rearranging the buffer: a pointer into the chunk that holds them when they lie in
+    /// one chunk (the usual case), otherwise a temporary copy. For framing headers and
+    /// reading keys that sit after other requests' data.
+    @inline(__always)
+    public func withBytes<T>(at offset: Int, length: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        precondition(offset >= 0 && length >= 0 && offset + length <= count)
+        if length == 0 { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        if offset == 0 {
+            return try withContiguousBytes(length, body)
+        }
+        var position = evbuffer_ptr()
+        guard evbuffer_ptr_set(raw, &position, offset, EVBUFFER_PTR_SET) == 0 else { fatalError("offset checked above") }
+        var extent = iovec()
+        let needed = evbuffer_peek(raw, length, &position, &extent, 1)
+        if needed >= 1, extent.iov_len >= length, let base = extent.iov_base {
+            return try body(UnsafeRawBufferPointer(start: base, count: length))
+        }
+        return try withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { storage in
+            _ = evbuffer_copyout_from(raw, &position, storage.baseAddress, length)
+            return try body(UnsafeRawBufferPointer(storage))
+        }
+    }
+
+    /// Puts a copy of `bytes` in front of what the buffer holds (`evbuffer_prepend`).
+    public func prepend(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { _ = evbuffer_prepend(raw, $0.baseAddress, $0.count) }
+    }
+
+    /// Appends `prefix` and the decimal digits of `value`, then `\r\n`: a RESP header
+    /// such as `*3\r\n` or `$5\r\n`, without building a string.
+    public func appendHeader(_ prefix: UInt8, _ value: Int) {
+        withUnsafeTemporaryAllocation(byteCount: 24, alignment: 1) { storage in
+            var end = 24
+            storage[end - 1] = 10
+            storage[end - 2] = 13
+            end -= 2
+            var magnitude = value.magnitude
+            repeat {
+                end -= 1
+                storage[end] = UInt8(truncatingIfNeeded: 48 + magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                end -= 1
+                storage[end] = UInt8(ascii: "-")
+            }
+            end -= 1
+            storage[end] = prefix
+            append(UnsafeRawBufferPointer(rebasing: storage[end..<24]))
+        }
+    }
+
     /// The byte at `offset` (copied out, no pull-up).
     public func byte(at offset: Int) -> UInt8? {
         guard offset < count else { return nil }

@@ -15,19 +15,22 @@ final class ClientConnection: EventTarget {
     private let fd: Int32
     let input = Buffer()
     let output = Buffer()
-    private var queue = RequestQueue()
+    var queue = RequestQueue()
     private var request = MemcacheRequest()
+    /// Redis pools: the request framer, and whether the client has passed AUTH.
+    var redisFramer = RedisRequestFramer()
+    var authenticated = true
     private var readWatcher: IOWatcher!
     private var writeWatcher: IOWatcher!
     /// Reading is paused while too much is queued (backpressure).
-    private var paused = false
+    private(set) var paused = false
     /// No more requests will be read: end of stream, `quit`, or an unrecoverable error.
     private var inputClosed = false
     /// Set when the connection must close once pending replies are written, with
     /// whether that counts as a client error.
-    private var closeAfterReplies = false
+    var closeAfterReplies = false
     private var closedWithError = false
-    private var closed = false
+    private(set) var closed = false
     /// Bytes `input` must hold before parsing can make progress (a storage request
     /// waiting for its data block).
     private var needed = 0
@@ -38,7 +41,7 @@ final class ClientConnection: EventTarget {
     let slot: Int
     /// A server connection whose unsent bytes passed its high-water mark while this
     /// client was writing to it: the client stops reading until it drains.
-    private var blockedOn: ServerConnection?
+    var blockedOn: ServerConnection?
 
     /// Above this many queued requests or output bytes, reading pauses. Replies to the
     /// requests already sent still arrive, so a client that never reads costs at most
@@ -57,6 +60,7 @@ final class ClientConnection: EventTarget {
         readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
         writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
         readWatcher.start()
+        authenticated = pool.config.redisAuth == nil
         pool.stats.clientConnections.bump()
     }
 
@@ -129,13 +133,17 @@ final class ClientConnection: EventTarget {
         }
     }
 
-    private func stopReading() {
+    func stopReading() {
         inputClosed = true
         readWatcher.stop()
     }
 
     /// Frames and dispatches every complete request in `input`.
     private func processInput() {
+        if pool.isRedis {
+            processRedisInput()
+            return
+        }
         while !closed {
             if swallow > 0 {
                 let dropped = min(swallow, input.count)
@@ -188,22 +196,30 @@ final class ClientConnection: EventTarget {
                 needed = 0
                 dispatch(lineLength: lineLength, total: total)
             }
-            if let server = blockedOn {
-                blockedOn = nil
-                pause()
-                server.addWaiter(self)
-                return
-            }
-            if queue.count >= Self.maxQueued || output.count >= Self.maxOutputBytes {
-                pause()
-                return
-            }
+            if mustPauseAfterRequest() { return }
         }
+    }
+
+    /// Backpressure, checked after each request: pauses reading (and returns true) when
+    /// a server connection this client wrote to is backed up, or too many replies are
+    /// due.
+    func mustPauseAfterRequest() -> Bool {
+        if let server = blockedOn {
+            blockedOn = nil
+            pause()
+            server.addWaiter(self)
+            return true
+        }
+        if queue.count >= Self.maxQueued || output.count >= Self.maxOutputBytes {
+            pause()
+            return true
+        }
+        return false
     }
 
     /// Queues a proxy-made reply in order, drops the bad bytes, and closes afterwards if
     /// the stream cannot be trusted.
-    private func reject(reply: String, lineLength: Int, swallow more: Int, close: Bool) {
+    func reject(reply: String, lineLength: Int, swallow more: Int, close: Bool) {
         let local = worker.makeRequest(role: .local, client: self)
         local.reply.append(reply)  // may be empty: memcached is silent on noreply errors
         input.drain(min(lineLength, input.count))
@@ -269,11 +285,11 @@ final class ClientConnection: EventTarget {
 
     /// Sends `bytes` from the front of `input` (or a literal) to `server`, queuing a
     /// request for the reply when one is expected.
-    private func forward(to server: Int?, bytes: Int?, literal: StaticString?, expectsReply: Bool, retrieval: Bool) {
+    func forward(to server: Int?, bytes: Int?, literal: StaticString?, expectsReply: Bool, retrieval: Bool) {
         guard let server else {
             // No live server in the pool.
             if let bytes { input.drain(bytes) }
-            if expectsReply { answerLocally("SERVER_ERROR Connection refused\r\n") }
+            if expectsReply { answerLocally(pool.isRedis ? "-ERR Connection refused\r\n" : "SERVER_ERROR Connection refused\r\n") }
             pool.stats.forwardError.bump()
             return
         }
@@ -304,13 +320,22 @@ final class ClientConnection: EventTarget {
 
     /// Remembers a server connection that has too much unsent, so reading stops after
     /// the current request.
-    private func noteBacklog(_ connection: ServerConnection) {
+    func noteBacklog(_ connection: ServerConnection) {
         if connection.output.count > ServerConnection.highWater { blockedOn = connection }
     }
 
-    private func answerLocally(_ text: StaticString) {
+    func answerLocally(_ text: StaticString) {
         let local = worker.makeRequest(role: .local, client: self)
         local.reply.append(text)
+        queue.append(local)
+        local.isDone = true
+        requestFinished()
+    }
+
+    /// Queues a proxy-made reply that `fill` writes.
+    func answerLocally(_ fill: (Buffer) -> Void) {
+        let local = worker.makeRequest(role: .local, client: self)
+        fill(local.reply)
         queue.append(local)
         local.isDone = true
         requestFinished()
@@ -320,28 +345,13 @@ final class ClientConnection: EventTarget {
     /// one sub-request per server, merged back in the client's key order.
     private func forwardRetrieval(lineLength: Int) {
         let keyCount = request.keys.count
-        // Borrow the worker's reusable array (swap, not copy: a copy would make the
-        // next removeAll reallocate).
-        var servers: [Int] = []
-        swap(&servers, &worker.keyServers)
-        servers.removeAll(keepingCapacity: true)
-        input.withContiguousBytes(lineLength) { line in
-            for range in request.keys {
-                let server = pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[range]), random: worker.nextRandom())
-                servers.append(server ?? -1)
+        let servers = routeKeys(keyCount) { index in
+            input.withContiguousBytes(lineLength) { line in
+                pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[request.keys[index]]), random: worker.nextRandom())
             }
         }
-        defer { swap(&servers, &worker.keyServers) }
-        if !servers.contains(where: { $0 != servers[0] }) {
-            forward(to: servers[0] < 0 ? nil : servers[0], bytes: lineLength, literal: nil, expectsReply: true, retrieval: true)
-            return
-        }
-        if servers.contains(-1) {
-            input.drain(lineLength)
-            pool.stats.forwardError.bump()
-            answerLocally("SERVER_ERROR Connection refused\r\n")
-            return
-        }
+        defer { worker.keyServers = servers }
+        if forwardUnsplit(servers, bytes: lineLength, retrieval: true) { return }
         let parent = worker.makeRequest(role: .multiget, client: self)
         parent.line = input.withContiguousBytes(lineLength) { Array($0) }
         parent.keys = request.keys
@@ -384,6 +394,32 @@ final class ClientConnection: EventTarget {
             pool.stats.fragments.bump()
             connection.enqueue(fragment)
         }
+    }
+
+    /// The servers of `count` keys (-1 where no server is live), in the worker's
+    /// reusable array: the caller hands it back (`worker.keyServers = servers`).
+    func routeKeys(_ count: Int, _ server: (Int) -> Int?) -> [Int] {
+        // Take the array rather than copy it: a copy would make removeAll reallocate.
+        var servers: [Int] = []
+        swap(&servers, &worker.keyServers)
+        servers.removeAll(keepingCapacity: true)
+        for index in 0..<count { servers.append(server(index) ?? -1) }
+        return servers
+    }
+
+    /// A multi-key request whose keys all live on one server goes there whole; one with
+    /// a key on no live server is answered with the connection-refused error. Returns
+    /// false when the request has to be split.
+    func forwardUnsplit(_ servers: [Int], bytes: Int, retrieval: Bool) -> Bool {
+        if !servers.contains(where: { $0 != servers[0] }) {
+            forward(to: servers[0] < 0 ? nil : servers[0], bytes: bytes, literal: nil, expectsReply: true, retrieval: retrieval)
+            return true
+        }
+        guard servers.contains(-1) else { return false }
+        input.drain(bytes)
+        pool.stats.forwardError.bump()
+        answerLocally(pool.isRedis ? "-ERR Connection refused\r\n" : "SERVER_ERROR Connection refused\r\n")
+        return true
     }
 
     /// flush_all and verbosity go to every server; one merged reply comes back.
@@ -490,7 +526,7 @@ final class ClientConnection: EventTarget {
     /// Set by `drain`: close through the lingering path, so replies are not reset away.
     private var stopLinger = false
 
-    private func closeIfDone() {
+    func closeIfDone() {
         guard closeAfterReplies && queue.isEmpty && output.isEmpty && !closed && !lingering else { return }
         if (closedWithError || stopLinger) && inputClosed {
             startLinger()

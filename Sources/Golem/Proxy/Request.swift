@@ -19,6 +19,22 @@ final class Request {
         case broadcastPart
         /// Answered by the proxy itself; the reply is ready when it is queued.
         case local
+        /// A Redis multi-key command split into fragments (one per server), merged as
+        /// `merge` says.
+        case split
+        /// Sent by the proxy on its own behalf (AUTH, SELECT on a new Redis server
+        /// connection); no client waits for it.
+        case control
+    }
+
+    /// How a split Redis command's fragment replies become one reply.
+    enum Merge {
+        /// MGET: one array, elements in the client's key order.
+        case array
+        /// DEL, UNLINK, TOUCH, EXISTS: the integers summed.
+        case sum
+        /// MSET: `+OK` once every fragment said `+OK`.
+        case ok
     }
 
     var role: Role = .single
@@ -47,6 +63,9 @@ final class Request {
     var slots: [Buffer?] = []
     var pending = 0
     var failure: [UInt8]? = nil
+    // Split Redis command: how to merge, and the running sum.
+    var merge = Merge.ok
+    var sum = 0
 
     // Fragment: the parent key indexes this fragment carries, and how far the reply has
     // matched them.
@@ -104,6 +123,18 @@ final class Request {
                 if let slot = slots[index] { slot.moveAll(to: reply) }
             }
             reply.append("END\r\n")
+        } else if role == .split {
+            switch merge {
+            case .array:
+                reply.appendHeader(UInt8(ascii: "*"), slots.count)
+                for index in slots.indices {
+                    if let slot = slots[index] { slot.moveAll(to: reply) } else { reply.append("$-1\r\n") }
+                }
+            case .sum:
+                reply.appendHeader(UInt8(ascii: ":"), sum)
+            case .ok:
+                reply.append("+OK\r\n")
+            }
         }
         slots.removeAll(keepingCapacity: true)
         finish()

@@ -19,7 +19,9 @@ final class ServerConnection: EventTarget {
     let input = Buffer()
     let output = Buffer()
     /// Requests written (or queued to be written) that still expect a reply, oldest first.
-    private var inFlight = RequestQueue()
+    var inFlight = RequestQueue()
+    /// Redis pools: where framing of a reply that arrives in pieces stands.
+    var replyFramer = RedisReplyFramer()
     private var readWatcher: IOWatcher?
     private var writeWatcher: IOWatcher?
     private var timer: IOWatcher?
@@ -119,6 +121,7 @@ final class ServerConnection: EventTarget {
             readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
             writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
             writeWatcher?.start()
+            if server.pool.isRedis { queueRedisPreamble() }
         }
     }
 
@@ -183,6 +186,7 @@ final class ServerConnection: EventTarget {
     /// Frames replies from `input` and hands each to the oldest request waiting.
     /// Returns false when the connection was closed because a reply made no sense.
     private func parseReplies() -> Bool {
+        if server.pool.isRedis { return parseRedisReplies() }
         while !input.isEmpty {
             guard let request = inFlight.first else {
                 // A reply nobody asked for: the stream cannot be trusted any more.
@@ -242,7 +246,7 @@ final class ServerConnection: EventTarget {
     }
 
     /// Closes the connection because the server's bytes do not parse (EINVAL).
-    private func broken() -> Bool {
+    func broken() -> Bool {
         close(code: EINVAL)
         return false
     }
@@ -274,7 +278,7 @@ final class ServerConnection: EventTarget {
     }
 
     /// The oldest request got its whole reply.
-    private func complete() {
+    func complete() {
         let request = inFlight.removeFirst()
         noteAnswered(request)
         server.recordSuccess()
@@ -283,7 +287,7 @@ final class ServerConnection: EventTarget {
 
     /// Counts a reply from the server and its latency; updates the queue gauges.
     @inline(__always)
-    private func noteAnswered(_ request: Request) {
+    func noteAnswered(_ request: Request) {
         let stats = server.stats
         stats.responses.bump()
         stats.latency.record(max(0, worker.clock.microseconds - request.startedAt))
@@ -299,7 +303,7 @@ final class ServerConnection: EventTarget {
 
     /// Answers every waiting request with the error for `code` and resets the connection.
     private func failAll(code: Int32) {
-        let message = ServerConnection.errorReply(code)
+        let message = errorReply(code)
         while !inFlight.isEmpty {
             inFlight.removeFirst().fail(message)
         }
@@ -311,10 +315,11 @@ final class ServerConnection: EventTarget {
         server.stats.inQueueBytes.set(0)
     }
 
-    /// nutcracker's reply for a server failure: `SERVER_ERROR <strerror>`, or `unknown`
-    /// for a plain end of stream.
-    static func errorReply(_ code: Int32) -> [UInt8] {
-        Array("SERVER_ERROR \(code == 0 ? "unknown" : Socket.describe(code))\r\n".utf8)
+    /// nutcracker's reply for a server failure: `SERVER_ERROR <strerror>` (memcache) or
+    /// `-ERR <strerror>` (Redis), with `unknown` for a plain end of stream.
+    func errorReply(_ code: Int32) -> [UInt8] {
+        let reason = code == 0 ? "unknown" : Socket.describe(code)
+        return Array((server.pool.isRedis ? "-ERR \(reason)\r\n" : "SERVER_ERROR \(reason)\r\n").utf8)
     }
 
     /// Checks the oldest request's deadline; on expiry the whole connection fails with
@@ -353,7 +358,7 @@ final class ServerConnection: EventTarget {
     func close(code: Int32) {
         worker.log.write(
             "server '\(server.config.name)' of pool '\(server.pool.config.name)' closed: "
-                + "\(code == 0 ? "end of stream" : Socket.describe(code)); \(inFlight.count) requests answered with SERVER_ERROR",
+                + "\(code == 0 ? "end of stream" : Socket.describe(code)); \(inFlight.count) requests answered with an error",
             level: 4)
         if state == .connected { server.stats.serverConnections.bump(-1) }
         if code == 0 { server.stats.serverEOF.bump() } else if code != ETIMEDOUT { server.stats.serverErr.bump() }
@@ -367,6 +372,7 @@ final class ServerConnection: EventTarget {
         state = .disconnected
         input.drain(input.count)
         output.drain(output.count)
+        replyFramer.reset()
         server.recordFailure()
         failAll(code: code)
         wakeWaiters()

@@ -59,11 +59,17 @@ final class PoolRuntime {
     private var routerVersion: Int
     var servers: [ServerRuntime] = []
     let stats = PoolStats()
+    /// Whether the pool speaks RESP (`redis: true`).
+    let isRedis: Bool
+    /// Redis pools: one reusable buffer per server, where a split command's arguments
+    /// are gathered per server before each fragment's header is known.
+    private(set) lazy var fragmentBuffers: [Buffer] = servers.map { _ in Buffer() }
 
     init(worker: Worker, shared: SharedPool) {
         self.worker = worker
         self.shared = shared
         self.config = shared.config
+        self.isRedis = shared.config.redis
         routerVersion = shared.health.version.load(ordering: .acquiring)
         router = shared.health.router()
         servers = config.servers.indices.map { ServerRuntime(pool: self, config: config.servers[$0], index: $0) }
