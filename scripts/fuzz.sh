@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes golemproxy's parsers with libFuzzer: the memcache request framer, the memcache
-# reply line parser and the config loader (Sources/GolemFuzz). Each target runs for
+# reply line parser, the config loader and the RESP request and reply framers
+# (Sources/GolemFuzz). Each target runs for
 # SECONDS (default 60) on a copy of its seed corpus (Fuzz/corpus/<target>); a crash
 # leaves its input in Fuzz/crashes/ and fails the script. Replay a crash with
 #   GOLEM_FUZZ_TARGET=<target> .build-fuzz/debug/golem-fuzz Fuzz/crashes/<file>
@@ -16,7 +17,7 @@ mkdir -p Fuzz/crashes
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 status=0
-for target in request response config; do
+for target in request response config redis-request redis-reply; do
     cp -r "Fuzz/corpus/$target" "$work/$target"
     echo "fuzz: $target for ${seconds}s" >&2
     if ! SWIFT_BACKTRACE=enable=no GOLEM_FUZZ_TARGET="$target" "$binary" -max_total_time="$seconds" -max_len=4096 \

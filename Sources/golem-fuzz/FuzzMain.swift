@@ -4,8 +4,8 @@ import GolemFuzz
     import Glibc
 #endif
 
-/// The target chosen by the environment variable GOLEM_FUZZ_TARGET (request, response
-/// or config; default request).
+/// The target chosen by the environment variable GOLEM_FUZZ_TARGET (request, response,
+/// config, redis-request or redis-reply; default request).
 let selectedTarget: FuzzTarget = {
     guard let name = getenv("GOLEM_FUZZ_TARGET").map({ String(cString: $0) }) else { return .request }
     guard let target = FuzzTarget(rawValue: name) else {
