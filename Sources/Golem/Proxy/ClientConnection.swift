@@ -37,6 +37,8 @@ final class ClientConnection: EventTarget {
     /// Bytes still to discard after a bad request whose data block must be skipped.
     private var swallow = 0
     var isDirty = false
+    /// On the worker's list of clients whose replies are held back.
+    var isHeld = false
     /// Which of each server's `server_connections` connections this client uses.
     let slot: Int
     /// A server connection whose unsent bytes passed its high-water mark while this
@@ -48,6 +50,8 @@ final class ClientConnection: EventTarget {
     /// about `maxQueued` replies plus `maxOutputBytes`.
     static let maxQueued = 1024
     static let maxOutputBytes = 4 << 20
+    /// Replies held back while later requests are in flight, at most this many bytes.
+    static let holdBytes = 16 << 10
 
     private static let readTag = 0
     private static let writeTag = 1
@@ -456,7 +460,16 @@ final class ClientConnection: EventTarget {
             head.reply.moveAll(to: output)
             worker.recycle(head)
         }
-        if !output.isEmpty { worker.markDirty(self) }
+        if !output.isEmpty {
+            // Pipelined requests still in flight: hold these replies so that one write
+            // (and one packet) carries them with the rest, unless enough are queued to
+            // fill a packet anyway. The worker's timer bounds the hold.
+            if queue.isEmpty || output.count >= Self.holdBytes || draining {
+                worker.markDirty(self)
+            } else {
+                worker.hold(self)
+            }
+        }
         resumeIfDrained()
         if queue.isEmpty && output.isEmpty { closeIfDone() }
     }

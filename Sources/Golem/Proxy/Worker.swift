@@ -25,7 +25,7 @@ struct MonotonicClock {
 ///
 /// A worker is built on the main thread and then handed to its thread, which alone
 /// touches it from then on (hence `@unchecked Sendable`).
-final class Worker: @unchecked Sendable {
+final class Worker: EventTarget, @unchecked Sendable {
     let index: Int
     let base = EventBase()
     let clock = MonotonicClock()
@@ -155,6 +155,35 @@ final class Worker: @unchecked Sendable {
         guard !client.isDirty else { return }
         client.isDirty = true
         dirtyClients.append(client)
+    }
+
+    /// Clients whose replies are held back (see `ClientConnection.requestFinished`),
+    /// and the timer that ends every hold within `holdMilliseconds`.
+    private var heldClients: [ClientConnection] = []
+    private var releasingClients: [ClientConnection] = []
+    private var holdTimer: IOWatcher?
+    static let holdMilliseconds = 1
+
+    /// Holds `client`'s finished replies until its other requests are answered, or
+    /// `holdMilliseconds` at most: then one write carries them all.
+    func hold(_ client: ClientConnection) {
+        guard !client.isHeld else { return }
+        client.isHeld = true
+        heldClients.append(client)
+        if heldClients.count == 1 {
+            if holdTimer == nil { holdTimer = IOWatcher(base: base, fd: -1, interest: [], target: self) }
+            holdTimer?.start(timeoutMilliseconds: Self.holdMilliseconds)
+        }
+    }
+
+    /// The hold timer fired: every held client is written at the end of this turn.
+    func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
+        swap(&heldClients, &releasingClients)
+        for client in releasingClients {
+            client.isHeld = false
+            markDirty(client)
+        }
+        releasingClients.removeAll(keepingCapacity: true)
     }
 
     /// Spare lists swapped with the dirty lists, so a flush allocates nothing.
