@@ -8,9 +8,13 @@ set -euo pipefail
 packages=(libevent-dev libyaml-dev pkgconf memcached redis-server nutcracker libmemcached-tools iproute2
     dpkg-dev debhelper fakeroot lintian systemd)
 
-# The Prometheus test parses /metrics with the reference parser, from PyPI.
+# From PyPI: the Prometheus test parses /metrics with the reference parser, and the
+# Redis tests drive the proxy with redis-py.
 if ! python3 -c 'import prometheus_client' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check prometheus_client
+fi
+if ! python3 -c 'import redis' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check redis
 fi
 
 missing=()

@@ -10,16 +10,7 @@ import Testing
 struct DaemonTests {
     /// Runs golemproxy with `arguments` to completion; returns exit status and stderr.
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: golemproxyPath)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        try runTool(golemproxyPath, arguments)
     }
 
     /// Runs golemproxy to completion with its output discarded; returns the exit status.

@@ -149,6 +149,8 @@ import Testing
         ("set k 'it\\'s'", ["set", "k", "it's"]),
         ("set k \"\"", ["set", "k", ""]),
         ("", []),
+        ("get a\u{0}b c", ["get", "a"]),
+        ("\u{0}get", []),
     ])
     func inlineSplitting(line: String, words: [String]) {
         let split = Self.bytes(line).withUnsafeBytes { RedisRequestFramer.splitInline($0) }

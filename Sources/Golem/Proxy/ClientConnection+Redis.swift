@@ -71,8 +71,8 @@ extension ClientConnection {
             answer("-ERR unsupported command '\(argumentText(0, lowercased: true))'\r\n")
             return
         }
-        if !authenticated && command.kind != .auth && command.kind != .quit {
-            answer("-NOAUTH Authentication required.\r\n")
+        if !authenticated && command.kind != .auth && command.kind != .quit && command.kind != .hello {
+            answer("-NOAUTH Authentication required\r\n")
             return
         }
         guard command.accepts(argumentCount: arguments.count - 1) else {
@@ -119,7 +119,8 @@ extension ClientConnection {
                 answerLocally { input.move(total - start, to: $0) }
             }
         case .quit:
-            answer("+OK\r\n")
+            // nutcracker closes without a reply (Redis would say +OK first).
+            input.drain(redisFramer.total)
             stopReading()
             closeAfterReplies = true
             input.drain(input.count)
@@ -137,6 +138,8 @@ extension ClientConnection {
                 authenticated = false
                 answer("-ERR invalid password\r\n")
             }
+        case .hello:
+            hello()
         case .select:
             let database = withArgument(1, RESP.parseInteger)
             if database == pool.config.redisDB {
@@ -146,6 +149,75 @@ extension ClientConnection {
                     "-ERR SELECT \(argumentText(1)) is not supported: pool '\(pool.config.name)' uses db \(pool.config.redisDB) (redis_db)\r\n"
                 )
             }
+        }
+    }
+
+    /// HELLO [protover [AUTH username password] [SETNAME name]]: the proxy speaks RESP2
+    /// only. HELLO 3 gets NOPROTO, on which clients that try RESP3 first (go-redis,
+    /// Lettuce) fall back to RESP2; HELLO or HELLO 2 is answered with the proxy's own
+    /// description, after checking AUTH against `redis_auth` when given.
+    private func hello() {
+        let arguments = redisFramer.arguments
+        var index = 1
+        if arguments.count > 1 {
+            let version = withArgument(1, RESP.parseInteger)
+            guard version == 2 else {
+                answer(
+                    version == nil
+                        ? "-ERR Protocol version is not an integer or out of range\r\n"
+                        : "-NOPROTO unsupported protocol version: golemproxy speaks RESP2 only\r\n")
+                return
+            }
+            index = 2
+        }
+        while index < arguments.count {
+            let option = argumentText(index, lowercased: true)
+            if option == "auth" && index + 2 < arguments.count {
+                guard let password = pool.config.redisAuth else {
+                    answer("-ERR Client sent AUTH, but no password is set\r\n")
+                    return
+                }
+                guard withArgument(index + 2, { $0.elementsEqual(password.utf8) }) else {
+                    authenticated = false
+                    answer("-WRONGPASS invalid username-password pair\r\n")
+                    return
+                }
+                authenticated = true
+                index += 3
+            } else if option == "setname" && index + 1 < arguments.count {
+                index += 2
+            } else {
+                answer("-ERR Syntax error in HELLO option '\(argumentText(index))'\r\n")
+                return
+            }
+        }
+        if !authenticated {
+            answer("-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n")
+            return
+        }
+        // A map in RESP2 form: an array of alternating names and values.
+        input.drain(redisFramer.total)
+        answerLocally { reply in
+            func bulk(_ text: String) {
+                reply.appendHeader(UInt8(ascii: "$"), text.utf8.count)
+                reply.append(text)
+                reply.append("\r\n")
+            }
+            reply.appendHeader(UInt8(ascii: "*"), 14)
+            bulk("server")
+            bulk("golemproxy")
+            bulk("version")
+            bulk(Options.version)
+            bulk("proto")
+            reply.appendHeader(UInt8(ascii: ":"), 2)
+            bulk("id")
+            reply.appendHeader(UInt8(ascii: ":"), 0)
+            bulk("mode")
+            bulk("proxy")
+            bulk("role")
+            bulk("master")
+            bulk("modules")
+            reply.appendHeader(UInt8(ascii: "*"), 0)
         }
     }
 

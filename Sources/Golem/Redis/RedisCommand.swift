@@ -2,8 +2,8 @@
 /// takes, and whether it is split over servers or answered locally.
 ///
 /// The table is nutcracker 0.5.0's (src/proto/nc_redis.c), with EXISTS moved to the
-/// split-and-sum group and SELECT, PING with an argument and QUIT answered as Redis
-/// answers them.
+/// split-and-sum group, and SELECT (of the pool's db), PING with an argument and
+/// HELLO (RESP2 only) answered by the proxy.
 public struct RedisCommand: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         /// Routed by the first argument (the key); `extra` counts the arguments after it.
@@ -22,6 +22,8 @@ public struct RedisCommand: Sendable, Equatable {
         case quit
         case auth
         case select
+        /// HELLO: answered by the proxy (RESP2 only).
+        case hello
     }
 
     public enum Arity: Sendable, Equatable {
@@ -55,7 +57,7 @@ public struct RedisCommand: Sendable, Equatable {
         case .eval: count >= 3
         case .splitArray, .splitSum: count >= 1
         case .splitPairs: count >= 2 && count % 2 == 0
-        case .placeholder: true
+        case .placeholder, .hello: true
         case .ping: count <= 1
         case .quit: count == 0
         case .auth, .select: count == 1
@@ -122,6 +124,7 @@ public struct RedisCommand: Sendable, Equatable {
         add("quit", .quit)
         add("auth", .auth)
         add("select", .select)
+        add("hello", .hello)
         var index: [UInt64: Int] = [:]
         for (position, command) in commands.enumerated() {
             let previous = index.updateValue(position, forKey: fold(command.upperName))

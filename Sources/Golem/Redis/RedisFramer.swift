@@ -193,8 +193,10 @@ public struct RedisRequestFramer {
 
     /// Splits an inline command line (line end excluded) into arguments the way Redis
     /// does (`sdssplitargs`): blanks separate, "double quotes" take \n \r \t \b \a \\
-    /// \" and \xHH escapes, 'single quotes' take \'. Nil for unbalanced quotes.
-    public static func splitInline(_ line: UnsafeRawBufferPointer) -> [[UInt8]]? {
+    /// \" and \xHH escapes, 'single quotes' take \'. Nil for unbalanced quotes. As in
+    /// Redis, which splits a C string, a NUL byte ends the line.
+    public static func splitInline(_ whole: UnsafeRawBufferPointer) -> [[UInt8]]? {
+        let line = UnsafeRawBufferPointer(rebasing: whole[0..<(whole.firstIndex(of: 0) ?? whole.count)])
         func isSpace(_ byte: UInt8) -> Bool { byte == 32 || (byte >= 9 && byte <= 13) }
         func hexValue(_ byte: UInt8) -> UInt8? {
             switch byte {
@@ -256,7 +258,7 @@ public struct RedisRequestFramer {
                 } else {
                     guard index < end else { break tokenLoop }
                     let byte = line[index]
-                    if isSpace(byte) || byte == 0 { break tokenLoop }
+                    if isSpace(byte) { break tokenLoop }
                     if byte == UInt8(ascii: "\"") {
                         inDouble = true
                     } else if byte == UInt8(ascii: "'") {

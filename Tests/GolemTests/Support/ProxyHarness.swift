@@ -26,13 +26,18 @@ final class ProxyUnderTest {
     enum Kind { case golem, nutcracker }
     let process: ServerProcess
     let configPath: String
+    /// The stats listener's port (127.0.0.1).
+    let statsPort: Int
     var port: Int { process.port }
 
     /// Starts `kind` with a pool `extra` (YAML lines, two-space indented) over `servers`
-    /// (`servers:` lines such as `127.0.0.1:1234:1`).
-    init(_ kind: Kind, servers: [String], extra: [String] = [], threads: Int = 2) throws {
+    /// (`servers:` lines such as `127.0.0.1:1234:1`); `statsInterval` is `-i` in ms.
+    init(_ kind: Kind, servers: [String], extra: [String] = [], threads: Int = 2, statsInterval: Int? = nil) throws {
         configPath = NSTemporaryDirectory() + "golem-proxy-\(UUID().uuidString).yml"
         let path = configPath
+        let statsPort = try freePort()
+        self.statsPort = statsPort
+        let interval = statsInterval.map { ["-i", "\($0)"] } ?? []
         process = try ServerProcess(kind == .golem ? golemproxyPath : "/usr/sbin/nutcracker") { port in
             var yaml = "pool:\n  listen: 127.0.0.1:\(port)\n"
             for line in extra { yaml += "  \(line)\n" }
@@ -41,11 +46,9 @@ final class ProxyUnderTest {
             try? yaml.write(toFile: path, atomically: true, encoding: .utf8)
             switch kind {
             case .golem:
-                let statsPort = (try? freePort()) ?? 0
-                return ["-c", path, "--threads", "\(threads)", "-s", "\(statsPort)", "-a", "127.0.0.1"]
+                return ["-c", path, "--threads", "\(threads)", "-s", "\(statsPort)", "-a", "127.0.0.1"] + interval
             case .nutcracker:
-                let statsPort = (try? freePort()) ?? 0
-                return ["-c", path, "-s", "\(statsPort)", "-a", "127.0.0.1", "-o", "/dev/null"]
+                return ["-c", path, "-s", "\(statsPort)", "-a", "127.0.0.1", "-o", "/dev/null"] + interval
             }
         }
     }

@@ -84,3 +84,22 @@ final class ServerProcess {
         }
     }
 }
+
+/// Runs `executable` with `arguments` to the end; returns its exit status and its
+/// stdout and stderr together.
+func runTool(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    guard FileManager.default.isExecutableFile(atPath: executable) else {
+        throw HarnessError("\(executable) is not installed (.ci/run installs it with apt)")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}
