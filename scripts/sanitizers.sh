@@ -15,4 +15,4 @@ swift build --build-tests --sanitize=address --scratch-path .build-asan
 ASAN_OPTIONS=detect_leaks=0 swift test --skip-build --sanitize=address --scratch-path .build-asan --skip tenThousandClients
 swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 TSAN_OPTIONS="halt_on_error=1 exitcode=66" swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-    --filter "Operations|concurrentClients|Backpressure|ServerFailure|readYourWrites"
+    --filter "Operations|concurrentClients|Backpressure|ServerFailure|readYourWrites|RedisProxyTests"
