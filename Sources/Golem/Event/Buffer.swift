@@ -83,6 +83,14 @@ public final class Buffer {
         }
     }
 
+    /// Whether the two bytes at `offset` are `\r\n` (one chunk lookup, no copy when they
+    /// lie in one chunk).
+    @inline(__always)
+    public func hasCRLF(at offset: Int) -> Bool {
+        guard offset >= 0 && offset + 2 <= count else { return false }
+        return withBytes(at: offset, length: 2) { $0[0] == 13 && $0[1] == 10 }
+    }
+
     /// Puts a copy of `bytes` in front of what the buffer holds (`evbuffer_prepend`).
     public func prepend(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
@@ -168,6 +176,9 @@ public final class Buffer {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
+    /// Disfavoured, so that a string literal appends as a `StaticString` (no String
+    /// is made).
+    @_disfavoredOverload
     public func append(_ text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }

@@ -99,7 +99,7 @@ extension ClientConnection {
             }
             forward(to: route(argument: 3), bytes: redisFramer.total, literal: nil, expectsReply: true, retrieval: false)
         case .placeholder:
-            let server = Array("placeholder".utf8).withUnsafeBytes { pool.router.server(forKey: $0, random: worker.nextRandom()) }
+            let server = Array("placeholder".utf8).withUnsafeBytes { pool.server(forKey: $0, random: worker.nextRandom()) }
             forward(to: server, bytes: redisFramer.total, literal: nil, expectsReply: true, retrieval: false)
         case .splitArray:
             forwardSplit(command, merge: .array, step: 1)
@@ -223,7 +223,7 @@ extension ClientConnection {
 
     /// The server for the key in argument `index`.
     private func route(argument index: Int) -> Int? {
-        withArgument(index) { pool.router.server(forKey: $0, random: worker.nextRandom()) }
+        withArgument(index) { pool.server(forKey: $0, random: worker.nextRandom()) }
     }
 
     /// MGET, DEL/UNLINK/TOUCH/EXISTS, MSET: keys (or key/value pairs, `step` 2) on one
@@ -241,7 +241,7 @@ extension ClientConnection {
         parent.merge = merge
         parent.sum = 0
         parent.failure = nil
-        parent.slots = merge == .array ? Array(repeating: nil, count: groups) : []
+        parent.prepareSlots(merge == .array ? groups : 0)
         queue.append(parent)
         // Gather each group's bytes (its `$len` headers and data, moved, not copied)
         // into its server's buffer, in order.

@@ -248,7 +248,7 @@ final class ClientConnection: EventTarget {
         case .version:
             // nutcracker sends `version` to the server of the key "placeholder".
             input.drain(lineLength)
-            let server = Array("placeholder".utf8).withUnsafeBytes { pool.router.server(forKey: $0) }
+            let server = Array("placeholder".utf8).withUnsafeBytes { pool.server(forKey: $0, random: worker.nextRandom()) }
             forward(to: server, bytes: nil, literal: "version\r\n", expectsReply: true, retrieval: false)
         case .quit:
             input.drain(lineLength)
@@ -283,7 +283,7 @@ final class ClientConnection: EventTarget {
     private func routeKey(_ index: Int, lineLength: Int) -> Int? {
         let range = request.keys[index]
         return input.withContiguousBytes(lineLength) { line in
-            pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[range]), random: worker.nextRandom())
+            pool.server(forKey: UnsafeRawBufferPointer(rebasing: line[range]), random: worker.nextRandom())
         }
     }
 
@@ -351,25 +351,21 @@ final class ClientConnection: EventTarget {
         let keyCount = request.keys.count
         let servers = routeKeys(keyCount) { index in
             input.withContiguousBytes(lineLength) { line in
-                pool.router.server(forKey: UnsafeRawBufferPointer(rebasing: line[request.keys[index]]), random: worker.nextRandom())
+                pool.server(forKey: UnsafeRawBufferPointer(rebasing: line[request.keys[index]]), random: worker.nextRandom())
             }
         }
         defer { worker.keyServers = servers }
         if forwardUnsplit(servers, bytes: lineLength, retrieval: true) { return }
         let parent = worker.makeRequest(role: .multiget, client: self)
-        parent.line = input.withContiguousBytes(lineLength) { Array($0) }
-        parent.keys = request.keys
-        parent.slots = Array(repeating: nil, count: keyCount)
+        // Copy the line and key ranges into the parent's own storage (reused with the
+        // request object, so no allocation once it has grown).
+        input.withContiguousBytes(lineLength) { parent.line.append(contentsOf: $0) }
+        parent.keys.append(contentsOf: request.keys)
+        parent.prepareSlots(keyCount)
         input.drain(lineLength)
         queue.append(parent)
-        // The command word (and gat's exptime) starts every sub-request.
-        let command: [UInt8]
-        switch request.command {
-        case .gets: command = Array("gets".utf8)
-        case .gat: command = Array("gat ".utf8) + parent.line[request.exptimeRange!]
-        case .gats: command = Array("gats ".utf8) + parent.line[request.exptimeRange!]
-        default: command = Array("get".utf8)
-        }
+        let command = request.command
+        let exptime = request.exptimeRange
         // Count every fragment before sending any: one may fail at once (connection
         // refused) and must not complete the parent early.
         parent.pending = pool.servers.reduce(0) { $0 + (servers.contains($1.index) ? 1 : 0) }
@@ -382,8 +378,15 @@ final class ClientConnection: EventTarget {
             let connection = server.connection(slot: slot)
             let out = connection.output
             let before = out.count
-            out.append(command)
+            // The command word (and gat's exptime) starts every sub-request.
+            switch command {
+            case .gets: out.append("gets")
+            case .gat: out.append("gat ")
+            case .gats: out.append("gats ")
+            default: out.append("get")
+            }
             parent.line.withUnsafeBytes { line in
+                if command == .gat || command == .gats { out.append(UnsafeRawBufferPointer(rebasing: line[exptime!])) }
                 for index in 0..<keyCount where servers[index] == server.index {
                     fragment.keyIndexes.append(index)
                     out.append(" ")

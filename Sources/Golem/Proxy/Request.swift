@@ -72,6 +72,74 @@ final class Request {
     var keyIndexes: [Int] = []
     var cursor = 0
 
+    /// Fragment: the parent's buffer this fragment's values are gathered in.
+    var gathered: Buffer?
+    /// Parent: each key's value length; the value is at the front of `slots[index]`
+    /// when the values before it in that buffer have been taken.
+    var slotLengths: [Int] = []
+
+    /// Buffers this object owns and lends to its fragments each time it is a parent:
+    /// one per fragment, so a multi-key reply allocates no buffer objects once its
+    /// request objects have served a few. At most `maxSpares` are kept across uses.
+    private var spares: [Buffer] = []
+    private var sparesLent = 0
+    private static let maxSpares = 64
+
+    /// Makes `count` empty reply slots (parents).
+    func prepareSlots(_ count: Int) {
+        slots.removeAll(keepingCapacity: true)
+        slots.append(contentsOf: repeatElement(nil, count: count))
+        slotLengths.removeAll(keepingCapacity: true)
+        slotLengths.append(contentsOf: repeatElement(0, count: count))
+    }
+
+    /// Takes the `length` bytes at the front of `source` as the value of key `index`,
+    /// gathered with `fragment`'s other values. A fragment's values arrive in its key
+    /// order, which is the order the merge takes them in, so one buffer per fragment
+    /// serves all its keys and the merge takes each from the front.
+    func store(_ index: Int, from source: Buffer, length: Int, fragment: Request) {
+        let buffer: Buffer
+        if let gathered = fragment.gathered {
+            buffer = gathered
+        } else {
+            if sparesLent == spares.count { spares.append(Buffer()) }
+            buffer = spares[sparesLent]
+            sparesLent += 1
+            fragment.gathered = buffer
+        }
+        source.move(length, to: buffer)
+        slots[index] = buffer
+        slotLengths[index] = length
+    }
+
+    /// Clears every field for the next use of this object (the worker's free list).
+    func reset() {
+        role = .single
+        client = nil
+        parent = nil
+        reply.drain(reply.count)
+        isDone = false
+        isRetrieval = false
+        serverIndex = 0
+        deadline = Int.max
+        requestBytes = 0
+        startedAt = 0
+        line.removeAll(keepingCapacity: true)
+        keys.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        slotLengths.removeAll(keepingCapacity: true)
+        gathered = nil
+        for index in 0..<sparesLent where !spares[index].isEmpty { spares[index].drain(spares[index].count) }
+        sparesLent = 0
+        if spares.count > Self.maxSpares { spares.removeLast(spares.count - Self.maxSpares) }
+        pending = 0
+        failure = nil
+        merge = .ok
+        sum = 0
+        keyIndexes.removeAll(keepingCapacity: true)
+        cursor = 0
+    }
+
     /// Marks the request answered and tells whoever waits for it.
     func finish() {
         isDone = true
@@ -120,7 +188,7 @@ final class Request {
             reply.append(failure)
         } else if role == .multiget {
             for index in slots.indices {
-                if let slot = slots[index] { slot.moveAll(to: reply) }
+                if let slot = slots[index] { slot.move(slotLengths[index], to: reply) }
             }
             reply.append("END\r\n")
         } else if role == .split {
@@ -128,7 +196,7 @@ final class Request {
             case .array:
                 reply.appendHeader(UInt8(ascii: "*"), slots.count)
                 for index in slots.indices {
-                    if let slot = slots[index] { slot.moveAll(to: reply) } else { reply.append("$-1\r\n") }
+                    if let slot = slots[index] { slot.move(slotLengths[index], to: reply) } else { reply.append("$-1\r\n") }
                 }
             case .sum:
                 reply.appendHeader(UInt8(ascii: ":"), sum)

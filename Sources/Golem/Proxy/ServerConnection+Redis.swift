@@ -68,9 +68,7 @@ extension ServerConnection {
             var elements = RedisReplyFramer()
             for index in fragment.keyIndexes {
                 guard case .complete(let elementLength) = elements.frame(input) else { return false }
-                let slot = worker.makeBuffer()
-                input.move(elementLength, to: slot)
-                parent.slots[index] = slot
+                parent.store(index, from: input, length: elementLength, fragment: fragment)
             }
         case .sum:
             let value = marker == UInt8(ascii: ":") ? input.withBytes(at: 1, length: length - 3, RESP.parseInteger) : nil

@@ -207,10 +207,14 @@ final class ServerConnection: EventTarget {
                 guard request.isRetrieval else { return broken() }
                 let total = lineLength + valueLength + 2
                 if input.count < total { return true }
-                if input.byte(at: total - 2) != 13 || input.byte(at: total - 1) != 10 { return broken() }
+                if !input.hasCRLF(at: total - 2) { return broken() }
                 if request.role == .fragment {
-                    guard let slot = matchSlot(request, key: key) else { return broken() }
-                    input.move(total, to: slot)
+                    guard let index = matchKey(request, key: key) else { return broken() }
+                    if let parent = request.parent {
+                        parent.store(index, from: input, length: total, fragment: request)
+                    } else {
+                        input.drain(total)
+                    }
                 } else {
                     input.move(total, to: request.reply)
                 }
@@ -234,6 +238,7 @@ final class ServerConnection: EventTarget {
                     noteAnswered(failed)
                     failed.fail(
                         text.starts(with: Array("SERVER_ERROR".utf8)) ? text : Array("SERVER_ERROR Invalid argument\r\n".utf8))
+                    release(failed)
                     continue
                 }
                 input.move(lineLength, to: request.reply)
@@ -251,14 +256,12 @@ final class ServerConnection: EventTarget {
         return false
     }
 
-    /// The reply slot for the VALUE block of `key` in a fragment's reply: the next key of
-    /// the fragment (in request order) with that name. memcached answers hits in the
-    /// order asked, so walking forward finds it; misses are skipped.
-    private func matchSlot(_ fragment: Request, key: Range<Int>) -> Buffer? {
-        guard let parent = fragment.parent else {
-            // The client is gone; keep framing, drop the bytes.
-            return worker.scratch
-        }
+    /// The parent key index of the VALUE block of `key` in a fragment's reply: the next
+    /// key of the fragment (in request order) with that name. memcached answers hits in
+    /// the order asked, so walking forward finds it; misses are skipped. Nil when no
+    /// key matches (the reply is out of step).
+    private func matchKey(_ fragment: Request, key: Range<Int>) -> Int? {
+        guard let parent = fragment.parent else { return -1 }
         let matched: Int? = input.withContiguousBytes(key.upperBound) { bytes -> Int? in
             let name = UnsafeRawBufferPointer(rebasing: bytes[key])
             while fragment.cursor < fragment.keyIndexes.count {
@@ -272,9 +275,7 @@ final class ServerConnection: EventTarget {
             }
             return nil
         }
-        guard let index = matched else { return nil }
-        if parent.slots[index] == nil { parent.slots[index] = worker.makeBuffer() }
-        return parent.slots[index]
+        return matched
     }
 
     /// The oldest request got its whole reply.
@@ -283,6 +284,14 @@ final class ServerConnection: EventTarget {
         noteAnswered(request)
         server.recordSuccess()
         request.finish()
+        release(request)
+    }
+
+    /// A fragment or broadcast part is of no more use once answered (its parent has
+    /// taken its share): back to the worker's free list.
+    @inline(__always)
+    private func release(_ request: Request) {
+        if request.role == .fragment || request.role == .broadcastPart { worker.recycle(request) }
     }
 
     /// Counts a reply from the server and its latency; updates the queue gauges.
@@ -305,7 +314,9 @@ final class ServerConnection: EventTarget {
     private func failAll(code: Int32) {
         let message = errorReply(code)
         while !inFlight.isEmpty {
-            inFlight.removeFirst().fail(message)
+            let request = inFlight.removeFirst()
+            request.fail(message)
+            release(request)
         }
         inFlightBytes = 0
         unsent = 0

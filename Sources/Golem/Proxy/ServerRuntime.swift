@@ -75,6 +75,12 @@ final class PoolRuntime {
         servers = config.servers.indices.map { ServerRuntime(pool: self, config: config.servers[$0], index: $0) }
     }
 
+    /// The server for `key` by the current router (read in place, not copied).
+    @inline(__always)
+    func server(forKey key: UnsafeRawBufferPointer, random: UInt32) -> Int? {
+        router.server(forKey: key, random: random)
+    }
+
     /// Brings `router` up to date before a request is routed: returns ejected servers
     /// whose retry time has come, and picks up a ring another worker published. Costs
     /// two relaxed loads when no server is out; nothing at all without auto_eject_hosts.

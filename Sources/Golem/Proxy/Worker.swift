@@ -40,8 +40,6 @@ final class Worker: EventTarget, @unchecked Sendable {
     private var freeRequests: [Request] = []
     /// Reused by the multiget router: the server of each key.
     var keyServers: [Int] = []
-    /// Where VALUE blocks for a client that has gone are framed and dropped.
-    let scratch = Buffer()
     private var randomState: UInt64
     private let startTime: Int
     private let threadCount: Int
@@ -235,21 +233,16 @@ final class Worker: EventTarget, @unchecked Sendable {
         return request
     }
 
-    /// Returns a finished request to the free list. Only single and local requests come
-    /// back: when their client takes them off its queue, no server holds them any more.
+    /// Returns a finished request to the free list. Requests a client waits for come
+    /// back when the client takes them off its queue (a parent is done only when all
+    /// its fragments are, and they drop it when done); fragments and broadcast parts
+    /// come back from their server connection once answered. Nothing else holds them
+    /// then.
     func recycle(_ request: Request) {
-        guard request.role == .single || request.role == .local, freeRequests.count < 1024 else { return }
-        request.client = nil
-        request.parent = nil
-        request.isDone = false
-        request.isRetrieval = false
-        request.deadline = Int.max
-        request.reply.drain(request.reply.count)
+        guard request.role != .control, freeRequests.count < 1024 else { return }
+        request.reset()
         freeRequests.append(request)
     }
-
-    /// A fresh buffer for a multiget reply slot.
-    func makeBuffer() -> Buffer { Buffer() }
 
     /// A random number for the `random` distribution (xorshift64*, per worker).
     func nextRandom() -> UInt32 {

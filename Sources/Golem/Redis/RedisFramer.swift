@@ -177,7 +177,7 @@ public struct RedisRequestFramer {
             }
             let start = end + 2
             guard start + length + 2 <= count else { return .incomplete }
-            guard buffer.byte(at: start + length) == RESP.cr && buffer.byte(at: start + length + 1) == RESP.lf else {
+            guard buffer.hasCRLF(at: start + length) else {
                 expected = -1
                 return .error("expected CRLF after bulk data")
             }
@@ -370,7 +370,7 @@ public struct RedisReplyFramer {
                 if marker == UInt8(ascii: "$") && value >= 0 {
                     let start = end + 2
                     guard start + value + 2 <= count else { return .incomplete }
-                    guard buffer.byte(at: start + value) == RESP.cr && buffer.byte(at: start + value + 1) == RESP.lf else {
+                    guard buffer.hasCRLF(at: start + value) else {
                         reset()
                         return .invalid
                     }
