@@ -94,6 +94,39 @@ struct OperationsTests {
         }
     }
 
+    @Test("a backend restart that resets every worker's connection at once is not an ejection, as in nutcracker")
+    func restartIsNotEjection() throws {
+        for kind in [ProxyUnderTest.Kind.nutcracker, .golem] {
+            var backends = try (0..<2).map { _ in try ServerProcess.memcached() }
+            let servers = backends.indices.map { "127.0.0.1:\(backends[$0].port):1 server\($0)" }
+            let proxy = try ProxyUnderTest(
+                kind, servers: servers,
+                extra: [
+                    "hash: md5", "preconnect: true", "auto_eject_hosts: true", "server_failure_limit: 2",
+                    "server_retry_timeout: 60000",
+                ],
+                threads: 4)
+            let pool = try ConfigLoader.parse(
+                Array("p:\n  listen: 127.0.0.1:1\n  hash: md5\n  servers:\n   - \(servers[0])\n   - \(servers[1])\n".utf8), file: "x")[0]
+            let keys = (0..<100).map { "r\($0)" }.filter { KeyRouter(pool: pool).server(forKey: Array($0.utf8)) == 0 }.prefix(8)
+            // Every worker (nutcracker: its one process) holds a connection to server0.
+            usleep(300_000)
+            let port = backends[0].port
+            backends[0].stop()
+            // Each connection sees the end of stream: one failure each.
+            usleep(300_000)
+            backends[0] = try ServerProcess.memcached(port: port)
+            for key in keys {
+                let client = try proxy.connect()
+                #expect(try client.exchange("set \(key) 0 0 1\r\nx\r\n", lines: 1) == "STORED", "\(kind)")
+            }
+            // Still on the restarted server: it was not ejected.
+            let direct = try TestSocket(port: port)
+            let held = try direct.heldKeys(keys.map { Array($0.utf8) })
+            #expect(held.count == keys.count, "\(kind): \(held.count) of \(keys.count) keys on the restarted server")
+        }
+    }
+
     /// The JSON keys of a stats document, in order.
     static func keyOrder(_ document: String) -> [String] {
         var keys: [String] = []

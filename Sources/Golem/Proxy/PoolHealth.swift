@@ -4,9 +4,11 @@ import Synchronization
     import Glibc
 #endif
 
-/// One pool's server health, shared by every worker: failure counts, ejections, and
-/// the router built from the servers that are live now (nutcracker's `auto_eject_hosts`,
-/// `server_failure_limit`, `server_retry_timeout`).
+/// One pool's server health, shared by every worker: ejections and the router built
+/// from the servers that are live now (nutcracker's `auto_eject_hosts`,
+/// `server_failure_limit`, `server_retry_timeout`). Failures are counted by each
+/// worker for its own connections (`ServerRuntime`), as nutcracker counts them for its
+/// one set of connections, and a worker whose count reaches the limit ejects.
 ///
 /// The router is published as an immutable snapshot with a version number. A worker
 /// compares the version (one relaxed atomic load) before routing and copies the new
@@ -15,8 +17,6 @@ import Synchronization
 final class PoolHealth: Sendable {
     /// One server's shared state.
     final class Server: Sendable {
-        /// Consecutive failures since the last success or ejection.
-        let failures = Atomic<Int>(0)
         /// Monotonic ms after which an ejected server may be tried again; 0 when live.
         let retryAt = Atomic<Int>(0)
         /// Wall-clock µs of the last ejection (nutcracker's `server_ejected_at`).
@@ -48,35 +48,22 @@ final class PoolHealth: Sendable {
         current.withLock { $0 }
     }
 
-    /// A reply came back from server `index`: its failure count starts again.
-    @inline(__always)
-    func recordSuccess(_ index: Int) {
-        guard config.autoEjectHosts else { return }
-        // Load first: in steady state nothing is written, so no cache line bounces.
-        if servers[index].failures.load(ordering: .relaxed) != 0 {
-            servers[index].failures.store(0, ordering: .relaxed)
-        }
-    }
-
-    /// A connection to server `index` failed (refused, reset, closed, timed out,
-    /// garbled). At `server_failure_limit` consecutive failures the server is ejected
-    /// for `server_retry_timeout` ms and the ring is rebuilt without it.
-    func recordFailure(_ index: Int, now: Int) {
+    /// A worker saw `failures` consecutive failures of server `index` (the pool's
+    /// `server_failure_limit`): the server is ejected for `server_retry_timeout` ms and
+    /// the ring is rebuilt without it, unless another worker ejected it already.
+    func eject(_ index: Int, now: Int, failures: Int) {
         guard config.autoEjectHosts else { return }
         let server = servers[index]
-        let failures = server.failures.add(1, ordering: .relaxed).newValue
-        guard failures >= config.serverFailureLimit else { return }
+        var ejected = false
         current.withLock { router in
-            // Another worker may have ejected it meanwhile.
-            guard server.retryAt.load(ordering: .relaxed) <= now, server.failures.load(ordering: .relaxed) > 0 else {
-                return
-            }
-            server.failures.store(0, ordering: .relaxed)
+            guard server.retryAt.load(ordering: .relaxed) <= now else { return }
+            ejected = true
             server.retryAt.store(now + max(0, config.serverRetryTimeout), ordering: .relaxed)
             server.ejectedAt.store(PoolHealth.wallMicroseconds(), ordering: .relaxed)
             ejects.add(1, ordering: .relaxed)
             router = rebuild(now: now)
         }
+        guard ejected else { return }
         log(4, "server '\(config.servers[index].name)' of pool '\(config.name)' ejected for \(config.serverRetryTimeout) ms after \(failures) failures")
     }
 

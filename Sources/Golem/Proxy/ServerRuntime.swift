@@ -36,15 +36,41 @@ final class ServerRuntime {
     /// Every connection made so far (for shutdown).
     var openConnections: [ServerConnection] { connections.compactMap { $0 } }
 
+    /// Consecutive failures of this server on this worker's connections (nutcracker's
+    /// `failure_count`). Counting per worker makes each worker judge a server as
+    /// nutcracker's single process does: a server restart that resets every worker's
+    /// connection at once counts one failure on each, not one per worker on a shared
+    /// count (which would eject a server that is back already).
+    private var failures = 0
+
     /// A reply arrived: the server works.
     @inline(__always)
     func recordSuccess() {
-        pool.shared.health.recordSuccess(index)
+        failures = 0
     }
 
-    /// A connection failed (refused, reset, closed, timed out or garbled).
+    /// A connection failed (refused, reset, closed, timed out or garbled); at the
+    /// pool's `server_failure_limit` the server is ejected.
     func recordFailure() {
-        pool.shared.health.recordFailure(index, now: pool.worker.clock.now)
+        guard pool.config.autoEjectHosts else { return }
+        failures += 1
+        guard failures >= pool.config.serverFailureLimit else { return }
+        let count = failures
+        failures = 0
+        pool.shared.health.eject(index, now: pool.worker.clock.now, failures: count)
+    }
+
+    /// The shared retry time last seen for this server.
+    private var seenRetryAt = 0
+
+    /// The ring changed: if this server was ejected or came back meanwhile, counting
+    /// starts again, as nutcracker's count does on ejection.
+    func noteRingChange() {
+        let retryAt = pool.shared.health.servers[index].retryAt.load(ordering: .relaxed)
+        if retryAt != seenRetryAt {
+            seenRetryAt = retryAt
+            failures = 0
+        }
     }
 }
 
@@ -99,6 +125,7 @@ final class PoolRuntime {
         if version != routerVersion {
             router = health.router()
             routerVersion = version
+            for server in servers { server.noteRingChange() }
         }
     }
 }

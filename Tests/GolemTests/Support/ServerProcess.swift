@@ -12,10 +12,11 @@ final class ServerProcess {
     let name: String
     let logPath: String
 
-    /// Starts `executable` with `arguments(port)` on a free port, and waits (bounded) until
-    /// it accepts connections. A missing binary is an error, never a skip: `.ci/run`
-    /// installs every server the tests need.
-    init(_ executable: String, logPath: String? = nil, arguments: (Int) -> [String]) throws {
+    /// Starts `executable` with `arguments(port)` on a free port (or on `fixedPort`, to
+    /// restart a server where it was), and waits (bounded) until it accepts
+    /// connections. A missing binary is an error, never a skip: `.ci/run` installs
+    /// every server the tests need.
+    init(_ executable: String, logPath: String? = nil, fixedPort: Int? = nil, arguments: (Int) -> [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw HarnessError("\(executable) is not installed (.ci/run installs it with apt)")
         }
@@ -23,7 +24,7 @@ final class ServerProcess {
         self.logPath = logPath ?? NSTemporaryDirectory() + "golem-\(name)-\(UUID().uuidString).log"
         var lastError = HarnessError("\(executable) never started")
         for _ in 0..<5 {
-            let port = try freePort()
+            let port = try fixedPort ?? freePort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments(port)
@@ -76,9 +77,9 @@ final class ServerProcess {
         if stoppedRunning { try? FileManager.default.removeItem(atPath: logPath) }
     }
 
-    /// A memcached on 127.0.0.1 with a little memory.
-    static func memcached() throws -> ServerProcess {
-        try ServerProcess("/usr/bin/memcached") { port in
+    /// A memcached on 127.0.0.1 with a little memory (on `port`, or a free one).
+    static func memcached(port: Int? = nil) throws -> ServerProcess {
+        try ServerProcess("/usr/bin/memcached", fixedPort: port) { port in
             // memcached refuses to run as root unless told which user to become.
             (getuid() == 0 ? ["-u", "nobody"] : []) + ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "16", "-t", "1"]
         }
