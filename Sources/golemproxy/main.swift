@@ -15,6 +15,9 @@ func printError(_ line: String) {
     writeError(line + "\n")
 }
 
+// Before anything touches libevent: freed buffer chains are kept per thread.
+EventSystem.installBlockCache()
+
 let options: Options
 do {
     options = try Options.parse(Array(CommandLine.arguments.dropFirst()))

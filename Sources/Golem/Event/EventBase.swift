@@ -70,6 +70,15 @@ public enum EventSystem {
         _ = threadsEnabled
     }
 
+    /// Makes libevent keep the buffer chains it frees on the freeing thread and hand
+    /// them out again (a per-thread cache, in the CLibevent shim), so forwarding
+    /// allocates nothing per request. Must be the first libevent call of the process:
+    /// blocks allocated before it would be freed wrongly. The daemon calls it first
+    /// thing; library users (tests) do not need it.
+    public static func installBlockCache() {
+        golem_install_block_cache()
+    }
+
     private static let threadsEnabled: Bool = {
         evthread_use_pthreads() == 0
     }()
