@@ -602,6 +602,24 @@ final class MisbehavingServer: @unchecked Sendable {
 /// The exact error each kind of server failure produces, and a kill in mid-stream.
 @Suite("Server failures")
 struct ServerFailureTests {
+    @Test("a reply held for its pipelined burst is not held for a server that does not answer")
+    func heldReplyIsBounded() throws {
+        let memcached = try ServerProcess.memcached()
+        let silent = try SilentServer()
+        let servers = ["127.0.0.1:\(memcached.port):1 s0", "127.0.0.1:\(silent.port):1 s1"]
+        let proxy = try ProxyUnderTest(.golem, servers: servers, extra: ["hash: md5", "timeout: 3000"], threads: 1)
+        let pool = try ConfigLoader.parse(
+            Array("p:\n  listen: 127.0.0.1:1\n  hash: md5\n  servers:\n   - \(servers[0])\n   - \(servers[1])\n".utf8), file: "x")[0]
+        let router = KeyRouter(pool: pool)
+        let live = (0..<100).map { "h\($0)" }.first { router.server(forKey: Array($0.utf8)) == 0 }!
+        let dead = (0..<100).map { "h\($0)" }.first { router.server(forKey: Array($0.utf8)) == 1 }!
+        // One write: the first reply is ready at once, the second waits for the pool
+        // timeout. The first must not wait with it (the socket gives up after 1.5 s).
+        let client = try TestSocket(port: proxy.port, timeout: 1.5)
+        try client.send("get \(live)\r\nget \(dead)\r\n")
+        #expect(try client.readLineString() == "END")
+    }
+
     @Test(
         "each failure gets nutcracker's SERVER_ERROR text",
         arguments: [

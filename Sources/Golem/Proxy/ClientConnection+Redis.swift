@@ -242,7 +242,7 @@ extension ClientConnection {
         parent.sum = 0
         parent.failure = nil
         parent.prepareSlots(merge == .array ? groups : 0)
-        queue.append(parent)
+        awaitReply(parent)
         // Gather each group's bytes (its `$len` headers and data, moved, not copied)
         // into its server's buffer, in order.
         let gathered = pool.fragmentBuffers

@@ -16,6 +16,9 @@ final class ClientConnection: EventTarget {
     let input = Buffer()
     let output = Buffer()
     var queue = RequestQueue()
+    /// Counts reads from the socket: requests that arrived in the same read were sent
+    /// together (a pipelined burst) and carry the same number.
+    private var readCount = 0
     private var request = MemcacheRequest()
     /// Redis pools: the request framer, and whether the client has passed AUTH.
     var redisFramer = RedisRequestFramer()
@@ -115,6 +118,7 @@ final class ClientConnection: EventTarget {
         while !inputClosed && !paused {
             let received = input.read(from: fd)
             if received > 0 {
+                readCount &+= 1
                 processInput()
                 if received < 16384 && !draining { return }
                 continue
@@ -234,7 +238,7 @@ final class ClientConnection: EventTarget {
             stopReading()
             input.drain(input.count)
         }
-        queue.append(local)
+        awaitReply(local)
         local.isDone = true
         requestFinished()
     }
@@ -269,7 +273,7 @@ final class ClientConnection: EventTarget {
             }
             let local = worker.makeRequest(role: .local, client: self)
             local.reply.append(worker.statsReply(pool: pool))
-            queue.append(local)
+            awaitReply(local)
             local.isDone = true
             requestFinished()
         default:
@@ -318,7 +322,7 @@ final class ClientConnection: EventTarget {
         forwarded.isRetrieval = retrieval
         forwarded.requestBytes = length
         forwarded.serverIndex = server
-        queue.append(forwarded)
+        awaitReply(forwarded)
         connection.enqueue(forwarded)
     }
 
@@ -331,7 +335,7 @@ final class ClientConnection: EventTarget {
     func answerLocally(_ text: StaticString) {
         let local = worker.makeRequest(role: .local, client: self)
         local.reply.append(text)
-        queue.append(local)
+        awaitReply(local)
         local.isDone = true
         requestFinished()
     }
@@ -340,7 +344,7 @@ final class ClientConnection: EventTarget {
     func answerLocally(_ fill: (Buffer) -> Void) {
         let local = worker.makeRequest(role: .local, client: self)
         fill(local.reply)
-        queue.append(local)
+        awaitReply(local)
         local.isDone = true
         requestFinished()
     }
@@ -363,7 +367,7 @@ final class ClientConnection: EventTarget {
         parent.keys.append(contentsOf: request.keys)
         parent.prepareSlots(keyCount)
         input.drain(lineLength)
-        queue.append(parent)
+        awaitReply(parent)
         let command = request.command
         let exptime = request.exptimeRange
         // Count every fragment before sending any: one may fail at once (connection
@@ -436,7 +440,7 @@ final class ClientConnection: EventTarget {
         let parent: Request? = request.noreply ? nil : worker.makeRequest(role: .broadcast, client: self)
         if let parent {
             parent.pending = pool.servers.count
-            queue.append(parent)
+            awaitReply(parent)
         }
         for server in pool.servers {
             let connection = server.connection(slot: slot)
@@ -455,19 +459,31 @@ final class ClientConnection: EventTarget {
         }
     }
 
+    /// Queues `request` for its reply, in order, marked with the read it came in.
+    @inline(__always)
+    func awaitReply(_ request: Request) {
+        request.batch = readCount
+        queue.append(request)
+    }
+
     /// Some request finished: write every finished reply at the head of the queue.
     func requestFinished() {
         guard !closed else { return }
+        var lastBatch = -1
         while let head = queue.first, head.isDone {
             queue.removeFirst()
             head.reply.moveAll(to: output)
+            lastBatch = head.batch
             worker.recycle(head)
         }
         if !output.isEmpty {
-            // Pipelined requests still in flight: hold these replies so that one write
-            // (and one packet) carries them with the rest, unless enough are queued to
-            // fill a packet anyway. The worker's timer bounds the hold.
-            if queue.isEmpty || output.count >= Self.holdBytes || draining {
+            // The next reply due belongs to a request sent together with the ones just
+            // answered (a pipelined burst): hold these replies so that one write (and
+            // one packet) carries the burst's replies, unless enough are queued to fill
+            // a packet anyway. A request sent later is not waited for. The worker's
+            // timer bounds the hold.
+            let sameBurst = queue.first.map { $0.batch == lastBatch } ?? false
+            if !sameBurst || output.count >= Self.holdBytes || draining {
                 worker.markDirty(self)
             } else {
                 worker.hold(self)

@@ -55,6 +55,8 @@ final class Request {
     var requestBytes = 0
     /// When the request was queued for its server, monotonic µs (for latency).
     var startedAt = 0
+    /// The client's read this request arrived in (see `ClientConnection.requestFinished`).
+    var batch = 0
 
     // Multiget parent: a copy of the request line (keys are ranges into it), one reply
     // slot per key, how many fragments are still out, and the first failure.

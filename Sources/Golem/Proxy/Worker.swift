@@ -177,7 +177,7 @@ final class Worker: EventTarget, @unchecked Sendable {
     /// The hold timer fired: every held client is written at the end of this turn.
     func handleEvent(tag: Int, readable: Bool, writable: Bool, timedOut: Bool) {
         swap(&heldClients, &releasingClients)
-        for client in releasingClients {
+        for client in releasingClients where client.isHeld {
             client.isHeld = false
             markDirty(client)
         }
