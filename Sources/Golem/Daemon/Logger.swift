@@ -16,6 +16,11 @@ public final class Logger: @unchecked Sendable {
     private let path: String?
     private var lock = pthread_mutex_t()
     private var ready = pthread_cond_t()
+    /// Set while the logging thread writes lines it took from the queue (to `fd` as it
+    /// was then); `reopen` waits on `written` for it, so it never closes the file
+    /// under a write and no line is lost.
+    private var writing = false
+    private var written = pthread_cond_t()
     private var queued: [String] = []
     private var dropped = 0
     private var writerStarted = false
@@ -41,6 +46,7 @@ public final class Logger: @unchecked Sendable {
         self._level = level
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&ready, nil)
+        pthread_cond_init(&written, nil)
         reopen()
     }
 
@@ -51,6 +57,7 @@ public final class Logger: @unchecked Sendable {
         guard let path else { return true }
         let opened = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         pthread_mutex_lock(&lock)
+        while writing { pthread_cond_wait(&written, &lock) }
         // Lines logged before the reopen belong in the old file (logrotate's view).
         for line in queued { _ = line.withCString { Glibc.write(fd, $0, strlen($0)) } }
         queued.removeAll(keepingCapacity: true)
@@ -122,8 +129,13 @@ public final class Logger: @unchecked Sendable {
                 dropped = 0
             }
             let target = fd
+            writing = true
             pthread_mutex_unlock(&lock)
             for line in lines { _ = line.withCString { Glibc.write(target, $0, strlen($0)) } }
+            pthread_mutex_lock(&lock)
+            writing = false
+            pthread_cond_broadcast(&written)
+            pthread_mutex_unlock(&lock)
         }
     }
 
