@@ -54,6 +54,8 @@ extension ClientConnection {
     }
 
     /// Answers the framed request with a proxy-made reply and drops its bytes.
+    /// Disfavoured, so that a literal reply (`+PONG`) goes as a `StaticString`.
+    @_disfavoredOverload
     private func answer(_ text: String) {
         input.drain(redisFramer.total)
         answerLocally { $0.append(text) }
