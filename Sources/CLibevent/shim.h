@@ -1,6 +1,11 @@
 #ifndef GOLEM_CLIBEVENT_SHIM_H
 #define GOLEM_CLIBEVENT_SHIM_H
 
+/* Note for editors: SwiftPM does not notice changes to this header in an existing
+ * build directory (the Swift objects keep the old inline functions and the link
+ * fails or, worse, succeeds); run `swift package clean` (or remove the scratch path)
+ * after editing it. */
+
 /* Why this order: <event2/event-config.h> defines _GNU_SOURCE-dependent macros that,
  * if it is read first, change how the system headers below are compiled inside the
  * Clang module and break the fd_set definition Swift imports. Pulling the system
