@@ -52,9 +52,17 @@ final class ServerConnection: EventTarget {
     private static let writeTag = 1
     private static let timerTag = 2
 
+    /// Read on every request, so kept here rather than reached through `server`.
+    let stats: ServerStats
+    private let timeout: Int
+    let isRedis: Bool
+
     init(worker: Worker, server: ServerRuntime) {
         self.worker = worker
         self.server = server
+        stats = server.stats
+        timeout = server.pool.config.timeout
+        isRedis = server.pool.isRedis
     }
 
     /// Requests awaiting a reply.
@@ -66,18 +74,18 @@ final class ServerConnection: EventTarget {
         if state == .disconnected { connect() }
         unsent += 1
         if let request {
-            if server.pool.config.timeout > 0 {
-                request.deadline = worker.clock.now + server.pool.config.timeout
+            if timeout > 0 {
+                request.deadline = worker.clock.now + timeout
                 if timer?.isActive != true { armTimer() }
             }
             request.startedAt = worker.clock.microseconds
             inFlight.append(request)
             inFlightBytes += request.requestBytes
-            server.stats.outQueue.set(inFlight.count)
-            server.stats.outQueueBytes.set(inFlightBytes)
+            stats.outQueue.set(inFlight.count)
+            stats.outQueueBytes.set(inFlightBytes)
         }
-        server.stats.inQueue.set(unsent)
-        server.stats.inQueueBytes.set(output.count)
+        stats.inQueue.set(unsent)
+        stats.inQueueBytes.set(output.count)
         if state == .connected { worker.markDirty(self) }
         if state == .disconnected {
             // The connect failed at once: answer right away, and drop what was queued.
@@ -113,7 +121,7 @@ final class ServerConnection: EventTarget {
             worker.log.write(
                 "connect to server '\(server.config.name)' of pool '\(server.pool.config.name)' failed: \(Socket.describe(failure.code))",
                 level: 4)
-            server.stats.serverErr.bump()
+            stats.serverErr.bump()
             server.recordFailure()
         case .success(let descriptor):
             fd = descriptor
@@ -121,7 +129,7 @@ final class ServerConnection: EventTarget {
             readWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.read, .persist], target: self, tag: Self.readTag)
             writeWatcher = IOWatcher(base: worker.base, fd: fd, interest: [.write], target: self, tag: Self.writeTag)
             writeWatcher?.start()
-            if server.pool.isRedis { queueRedisPreamble() }
+            if isRedis { queueRedisPreamble() }
         }
     }
 
@@ -135,8 +143,8 @@ final class ServerConnection: EventTarget {
                     return
                 }
                 state = .connected
-                server.stats.serverConnections.bump()
-                server.stats.connectionsOpened.bump()
+                stats.serverConnections.bump()
+                stats.connectionsOpened.bump()
                 worker.log.write("connected to server '\(server.config.name)' of pool '\(server.pool.config.name)'", level: 6)
                 readWatcher?.start()
             }
@@ -163,8 +171,8 @@ final class ServerConnection: EventTarget {
             return
         }
         unsent = 0
-        server.stats.inQueue.set(0)
-        server.stats.inQueueBytes.set(0)
+        stats.inQueue.set(0)
+        stats.inQueueBytes.set(0)
         wakeWaiters()
     }
 
@@ -172,7 +180,7 @@ final class ServerConnection: EventTarget {
         while true {
             let received = input.read(from: fd)
             if received > 0 {
-                server.stats.responseBytes.bump(received)
+                stats.responseBytes.bump(received)
                 if !parseReplies() { return }
                 if received < 16384 { return }
                 continue
@@ -186,7 +194,7 @@ final class ServerConnection: EventTarget {
     /// Frames replies from `input` and hands each to the oldest request waiting.
     /// Returns false when the connection was closed because a reply made no sense.
     private func parseReplies() -> Bool {
-        if server.pool.isRedis { return parseRedisReplies() }
+        if isRedis { return parseRedisReplies() }
         while !input.isEmpty {
             guard let request = inFlight.first else {
                 // A reply nobody asked for: the stream cannot be trusted any more.
@@ -297,7 +305,6 @@ final class ServerConnection: EventTarget {
     /// Counts a reply from the server and its latency; updates the queue gauges.
     @inline(__always)
     func noteAnswered(_ request: Request) {
-        let stats = server.stats
         stats.responses.bump()
         stats.latency.record(max(0, worker.clock.microseconds - request.startedAt))
         inFlightBytes -= request.requestBytes
@@ -320,17 +327,17 @@ final class ServerConnection: EventTarget {
         }
         inFlightBytes = 0
         unsent = 0
-        server.stats.outQueue.set(0)
-        server.stats.outQueueBytes.set(0)
-        server.stats.inQueue.set(0)
-        server.stats.inQueueBytes.set(0)
+        stats.outQueue.set(0)
+        stats.outQueueBytes.set(0)
+        stats.inQueue.set(0)
+        stats.inQueueBytes.set(0)
     }
 
     /// nutcracker's reply for a server failure: `SERVER_ERROR <strerror>` (memcache) or
     /// `-ERR <strerror>` (Redis), with `unknown` for a plain end of stream.
     func errorReply(_ code: Int32) -> [UInt8] {
         let reason = code == 0 ? "unknown" : Socket.describe(code)
-        return Array((server.pool.isRedis ? "-ERR \(reason)\r\n" : "SERVER_ERROR \(reason)\r\n").utf8)
+        return Array((isRedis ? "-ERR \(reason)\r\n" : "SERVER_ERROR \(reason)\r\n").utf8)
     }
 
     /// Checks the oldest request's deadline; on expiry the whole connection fails with
@@ -339,7 +346,7 @@ final class ServerConnection: EventTarget {
         guard let head = inFlight.first else { return }
         let now = worker.clock.now
         if head.deadline <= now {
-            server.stats.serverTimedout.bump()
+            stats.serverTimedout.bump()
             close(code: ETIMEDOUT)
         } else {
             armTimer()
@@ -371,8 +378,8 @@ final class ServerConnection: EventTarget {
             "server '\(server.config.name)' of pool '\(server.pool.config.name)' closed: "
                 + "\(code == 0 ? "end of stream" : Socket.describe(code)); \(inFlight.count) requests answered with an error",
             level: 4)
-        if state == .connected { server.stats.serverConnections.bump(-1) }
-        if code == 0 { server.stats.serverEOF.bump() } else if code != ETIMEDOUT { server.stats.serverErr.bump() }
+        if state == .connected { stats.serverConnections.bump(-1) }
+        if code == 0 { stats.serverEOF.bump() } else if code != ETIMEDOUT { stats.serverErr.bump() }
         readWatcher?.stop()
         writeWatcher?.stop()
         timer?.stop()
