@@ -117,15 +117,10 @@ final class BenchConnection: EventTarget {
     /// Writes what is queued; arms the write watcher only when the socket is full.
     func flush() {
         guard state == .connected else { return }
-        while !output.isEmpty {
-            let written = output.write(to: fd)
-            if written > 0 { continue }
-            if written == -Int(EAGAIN) {
-                writeWatcher?.start()
-                return
-            }
-            fail(reason: written == 0 ? "write failed" : "write failed: \(Socket.describe(Int32(-written)))")
-            return
+        switch output.writeAll(to: fd) {
+        case .done: break
+        case .blocked: writeWatcher?.start()
+        case .failed(let code): fail(reason: code == 0 ? "write failed" : "write failed: \(Socket.describe(code))")
         }
     }
 

@@ -216,6 +216,27 @@ public final class Buffer {
         }
     }
 
+    /// What `writeAll` achieved.
+    public enum WriteOutcome: Equatable {
+        /// Everything was written.
+        case done
+        /// The socket is full (`EAGAIN`); the rest waits for writability.
+        case blocked
+        /// The write failed with this errno (0: the peer is gone without one).
+        case failed(Int32)
+    }
+
+    /// Writes until the buffer is empty or the socket is full: one `writev` per pass.
+    public func writeAll(to fd: Int32) -> WriteOutcome {
+        while !isEmpty {
+            let written = write(to: fd)
+            if written > 0 { continue }
+            if written == -Int(EAGAIN) { return .blocked }
+            return .failed(written == 0 ? 0 : Int32(-written))
+        }
+        return .done
+    }
+
     /// Writes as much as `fd` takes now (`evbuffer_write`, one `writev`), removing what
     /// was written. Returns the byte count or -errno (`-EAGAIN` when the socket is full).
     public func write(to fd: Int32) -> Int {

@@ -259,10 +259,7 @@ extension ClientConnection {
         // refused) and must not complete the parent early.
         parent.pending = pool.servers.reduce(0) { $0 + (servers.contains($1.index) ? 1 : 0) }
         for server in pool.servers where servers.contains(server.index) {
-            let fragment = worker.makeRequest(role: .fragment, client: nil)
-            fragment.parent = parent
-            fragment.serverIndex = server.index
-            fragment.keyIndexes.removeAll(keepingCapacity: true)
+            let fragment = makeFragment(of: parent, for: server)
             for group in 0..<groups where servers[group] == server.index {
                 fragment.keyIndexes.append(group)
             }
@@ -274,12 +271,7 @@ extension ClientConnection {
             out.append(command.upperName)
             out.append("\r\n")
             gathered[server.index].moveAll(to: out)
-            fragment.requestBytes = out.count - before
-            server.stats.requests.bump()
-            server.stats.requestBytes.bump(fragment.requestBytes)
-            noteBacklog(connection)
-            pool.stats.fragments.bump()
-            connection.enqueue(fragment)
+            send(fragment, on: connection, bytes: out.count - before)
         }
     }
 }

@@ -374,11 +374,8 @@ final class ClientConnection: EventTarget {
         // refused) and must not complete the parent early.
         parent.pending = pool.servers.reduce(0) { $0 + (servers.contains($1.index) ? 1 : 0) }
         for server in pool.servers where servers.contains(server.index) {
-            let fragment = worker.makeRequest(role: .fragment, client: nil)
-            fragment.parent = parent
+            let fragment = makeFragment(of: parent, for: server)
             fragment.isRetrieval = true
-            fragment.serverIndex = server.index
-            fragment.keyIndexes.removeAll(keepingCapacity: true)
             let connection = server.connection(slot: slot)
             let out = connection.output
             let before = out.count
@@ -398,13 +395,27 @@ final class ClientConnection: EventTarget {
                 }
             }
             out.append("\r\n")
-            fragment.requestBytes = out.count - before
-            server.stats.requests.bump()
-            server.stats.requestBytes.bump(fragment.requestBytes)
-            noteBacklog(connection)
-            pool.stats.fragments.bump()
-            connection.enqueue(fragment)
+            send(fragment, on: connection, bytes: out.count - before)
         }
+    }
+
+    /// A fragment of `parent` for `server` (a multiget's or a split Redis command's).
+    func makeFragment(of parent: Request, for server: ServerRuntime) -> Request {
+        let fragment = worker.makeRequest(role: .fragment, client: nil)
+        fragment.parent = parent
+        fragment.serverIndex = server.index
+        return fragment
+    }
+
+    /// Queues `fragment`, whose `bytes` the caller has just appended to the output of
+    /// `connection`, and counts it.
+    func send(_ fragment: Request, on connection: ServerConnection, bytes: Int) {
+        fragment.requestBytes = bytes
+        connection.server.stats.requests.bump()
+        connection.server.stats.requestBytes.bump(bytes)
+        noteBacklog(connection)
+        pool.stats.fragments.bump()
+        connection.enqueue(fragment)
     }
 
     /// The servers of `count` keys (-1 where no server is live), in the worker's
@@ -517,13 +528,13 @@ final class ClientConnection: EventTarget {
     /// Writes queued replies; arms the write watcher only when the socket is full.
     func flush() {
         guard !closed else { return }
-        while !output.isEmpty {
-            let written = output.write(to: fd)
-            if written > 0 { continue }
-            if written == -Int(EAGAIN) {
-                writeWatcher.start()
-                return
-            }
+        switch output.writeAll(to: fd) {
+        case .done:
+            break
+        case .blocked:
+            writeWatcher.start()
+            return
+        case .failed:
             closedWithError = true
             close()
             return

@@ -159,15 +159,15 @@ final class ServerConnection: EventTarget {
     /// Writes what is queued; arms the write watcher only when the socket is full.
     func flush() {
         guard state == .connected else { return }
-        while !output.isEmpty {
-            let written = output.write(to: fd)
-            if written > 0 { continue }
-            if written == -Int(EAGAIN) {
-                writeWatcher?.start()
-                wakeWaiters()
-                return
-            }
-            close(code: written == 0 ? 0 : Int32(-written))
+        switch output.writeAll(to: fd) {
+        case .done:
+            break
+        case .blocked:
+            writeWatcher?.start()
+            wakeWaiters()
+            return
+        case .failed(let code):
+            close(code: code)
             return
         }
         unsent = 0
