@@ -608,11 +608,9 @@ struct ServerFailureTests {
         let silent = try SilentServer()
         let servers = ["127.0.0.1:\(memcached.port):1 s0", "127.0.0.1:\(silent.port):1 s1"]
         let proxy = try ProxyUnderTest(.golem, servers: servers, extra: ["hash: md5", "timeout: 3000"], threads: 1)
-        let pool = try ConfigLoader.parse(
-            Array("p:\n  listen: 127.0.0.1:1\n  hash: md5\n  servers:\n   - \(servers[0])\n   - \(servers[1])\n".utf8), file: "x")[0]
-        let router = KeyRouter(pool: pool)
-        let live = (0..<100).map { "h\($0)" }.first { router.server(forKey: Array($0.utf8)) == 0 }!
-        let dead = (0..<100).map { "h\($0)" }.first { router.server(forKey: Array($0.utf8)) == 1 }!
+        let keyRouter = try router(hash: "md5", servers: servers)
+        let live = (0..<100).map { "h\($0)" }.first { keyRouter.server(forKey: Array($0.utf8)) == 0 }!
+        let dead = (0..<100).map { "h\($0)" }.first { keyRouter.server(forKey: Array($0.utf8)) == 1 }!
         // One write: the first reply is ready at once, the second waits for the pool
         // timeout. The first must not wait with it (the socket gives up after 1.5 s).
         let client = try TestSocket(port: proxy.port, timeout: 1.5)

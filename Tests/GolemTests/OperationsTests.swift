@@ -81,9 +81,8 @@ struct OperationsTests {
             .golem, servers: servers,
             extra: ["hash: md5", "auto_eject_hosts: true", "server_failure_limit: 1", "server_retry_timeout: 60000"],
             threads: 4)
-        let key = (0..<100).map { "k\($0)" }.first { key in
-            KeyRouter(pool: try! ConfigLoader.parse(Array("p:\n  listen: 127.0.0.1:1\n  hash: md5\n  servers:\n   - \(servers[0])\n   - \(servers[1])\n".utf8), file: "x")[0]).server(forKey: Array(key.utf8)) == 0
-        }!
+        let keyRouter = try router(hash: "md5", servers: servers)
+        let key = (0..<100).map { "k\($0)" }.first { keyRouter.server(forKey: Array($0.utf8)) == 0 }!
         backends[0].stop()
         let first = try proxy.connect()
         #expect(try first.exchange("get \(key)\r\n", lines: 1) == "SERVER_ERROR Connection refused")
@@ -105,16 +104,19 @@ struct OperationsTests {
                     "hash: md5", "preconnect: true", "auto_eject_hosts: true", "server_failure_limit: 2",
                     "server_retry_timeout: 60000",
                 ],
-                threads: 4)
-            let pool = try ConfigLoader.parse(
-                Array("p:\n  listen: 127.0.0.1:1\n  hash: md5\n  servers:\n   - \(servers[0])\n   - \(servers[1])\n".utf8), file: "x")[0]
-            let keys = (0..<100).map { "r\($0)" }.filter { KeyRouter(pool: pool).server(forKey: Array($0.utf8)) == 0 }.prefix(8)
+                threads: 4, statsInterval: 50)
+            let keyRouter = try router(hash: "md5", servers: servers)
+            let keys = (0..<100).map { "r\($0)" }.filter { keyRouter.server(forKey: Array($0.utf8)) == 0 }.prefix(8)
+            func server0Connections(_ pool: [String: Any]) -> Int {
+                ((pool["server0"] as? [String: Any])?["server_connections"] as? NSNumber)?.intValue ?? -1
+            }
             // Every worker (nutcracker: its one process) holds a connection to server0.
-            usleep(300_000)
+            let connected = kind == .golem ? 4 : 1
+            #expect(waitForStats(port: proxy.statsPort) { server0Connections($0) == connected }, "\(kind): preconnect")
             let port = backends[0].port
             backends[0].stop()
-            // Each connection sees the end of stream: one failure each.
-            usleep(300_000)
+            // Each connection sees the end of stream (one failure each) before the restart.
+            #expect(waitForStats(port: proxy.statsPort) { server0Connections($0) == 0 }, "\(kind): connections closed")
             backends[0] = try ServerProcess.memcached(port: port)
             for key in keys {
                 let client = try proxy.connect()
@@ -165,7 +167,13 @@ struct OperationsTests {
             try client.send("get s0 s1 s2 s3 s4 s5 s6 s7 s8 s9\r\n")
             for _ in 0..<10 { _ = try client.readLine(); _ = try client.readLine() }
             #expect(try client.readLineString() == "END")
-            usleep(400_000)  // two aggregation intervals, for nutcracker
+            // Wait until the stats count every reply (nutcracker aggregates every -i ms):
+            // the 10 sets and at least one get.
+            let counted = waitForStats(port: statsPort, pool: "zeta") { pool in
+                let responses = ["alpha", "bb"].map { ((pool[$0] as? [String: Any])?["responses"] as? NSNumber)?.intValue ?? 0 }
+                return responses.reduce(0, +) >= 11
+            }
+            #expect(counted, "\(kind): the stats never counted the replies")
             let document = try Self.statsDocument(statsPort)
             proxy.stop()
             return document

@@ -790,7 +790,9 @@ struct RedisProxyTests {
             #expect(try c.command(["TOUCH"] + keys) == .integer(6))
             try c.send(multibulk("SET", "q", "1") + multibulk("QUIT"))
             _ = c.readUntilIdle()
-            usleep(400_000)  // two aggregation intervals, for nutcracker
+            // A report taken after the client's close counts everything it sent
+            // (nutcracker aggregates every -i ms).
+            #expect(waitForStats(port: proxy.statsPort) { ($0["client_connections"] as? NSNumber)?.intValue == 0 }, "\(kind)")
             let socket = try TestSocket(port: proxy.statsPort, timeout: 2)
             return try Self.counters(String(decoding: try socket.readToClose(), as: UTF8.self))
         }

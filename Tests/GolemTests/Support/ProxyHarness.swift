@@ -1,5 +1,7 @@
 import Foundation
 
+@testable import Golem
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -88,4 +90,26 @@ extension TestSocket {
             }
         }
     }
+}
+
+/// The router golemproxy builds for a pool with `hash` over `servers` (`servers:`
+/// lines), to pick keys that live on a given server.
+func router(hash: String, servers: [String]) throws -> KeyRouter {
+    let yaml = "p:\n  listen: 127.0.0.1:1\n  hash: \(hash)\n  servers:\n" + servers.map { "   - \($0)\n" }.joined()
+    return KeyRouter(pool: try ConfigLoader.parse(Array(yaml.utf8), file: "router.yml")[0])
+}
+
+/// Reads the stats JSON on `port` until `condition` holds for the pool named `pool`
+/// (bounded: 250 tries, 20 ms apart); returns whether it did.
+func waitForStats(port: Int, pool: String = "pool", until condition: ([String: Any]) -> Bool) -> Bool {
+    for _ in 0..<250 {
+        if let socket = try? TestSocket(port: port, timeout: 2), let bytes = try? socket.readToClose(),
+            let json = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let stats = json[pool] as? [String: Any], condition(stats)
+        {
+            return true
+        }
+        usleep(20_000)
+    }
+    return false
 }
