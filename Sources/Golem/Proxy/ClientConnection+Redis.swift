@@ -155,9 +155,9 @@ extension ClientConnection {
     }
 
     /// HELLO [protover [AUTH username password] [SETNAME name]]: the proxy speaks RESP2
-    /// only. HELLO 3 gets NOPROTO, on which clients that try RESP3 first (go-redis,
-    /// Lettuce) fall back to RESP2; HELLO or HELLO 2 is answered with the proxy's own
-    /// description, after checking AUTH against `redis_auth` when given.
+    /// only. HELLO 3 gets NOPROTO (Redis's answer to a protocol it lacks); HELLO or
+    /// HELLO 2 is answered with the proxy's own description, after checking AUTH
+    /// against `redis_auth` when given.
     private func hello() {
         let arguments = redisFramer.arguments
         var index = 1
