@@ -54,6 +54,45 @@ def memcached(port):
     return proc
 
 
+def chaos(proxy, backends, ports, restart, start, deadline, problems, tick=None, disturb=None):
+    """Samples the proxy's RSS every second until `deadline` and, every 3-8 s, kills a
+    random backend (SIGKILL) and starts it again on its port with `restart(port)`.
+    `tick()` runs each second; `disturb()` before and after each restart. Returns the
+    RSS samples [(seconds since start, KB)] and the number of restarts."""
+    samples, restarts = [], 0
+    next_kill = time.time() + 5
+    while time.time() < deadline:
+        time.sleep(1)
+        samples.append((time.time() - start, rss_kb(proxy.pid)))
+        if proxy.poll() is not None:
+            problems.append(f"golemproxy exited with {proxy.returncode}")
+            break
+        if tick:
+            tick()
+        if time.time() >= next_kill:
+            port = random.choice(ports)
+            if disturb:
+                disturb()
+            backends[port].kill()
+            backends[port].wait()
+            time.sleep(1.5)
+            backends[port] = restart(port)
+            if not wait_port(port):
+                problems.append(f"backend on {port} did not restart")
+            if disturb:
+                disturb()
+            restarts += 1
+            next_kill = time.time() + random.uniform(3, 8)
+    return samples, restarts
+
+
+def rss_growth(samples, seconds):
+    """After the first 20% (warm-up): the largest RSS of the first and second half, KB."""
+    warm = [rss for t, rss in samples if t >= seconds * 0.2]
+    half = len(warm) // 2
+    return (max(warm[:half]), max(warm[half:])) if half else (0, 0)
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -175,34 +214,17 @@ def main_memcache(options):
     workers = [threading.Thread(target=verifier, args=(proxy_port, i, deadline), daemon=True) for i in range(8)]
     for worker in workers:
         worker.start()
-    samples = []
-    next_kill = time.time() + 5
-    while time.time() < deadline:
-        time.sleep(1)
-        samples.append((time.time() - start, rss_kb(proxy.pid)))
-        if proxy.poll() is not None:
-            problems.append(f"golemproxy exited with {proxy.returncode}")
-            break
-        if time.time() >= next_kill:
-            port = random.choice(ports)
-            backends[port].kill()
-            backends[port].wait()
-            time.sleep(1.5)
-            backends[port] = memcached(port)
-            wait_port(port)
-            stats["restarts"] += 1
-            next_kill = time.time() + random.uniform(3, 8)
+    samples, stats["restarts"] = chaos(proxy, backends, ports, memcached, start, deadline, problems)
     for worker in workers:
         worker.join(timeout=15)
     bench = load.communicate(timeout=60)[0]
-    warm = [rss for t, rss in samples if t >= options.seconds * 0.2]
-    half = len(warm) // 2
-    growth_kb = (max(warm[half:]) - max(warm[:half])) if half else 0
+    first_half, second_half = rss_growth(samples, options.seconds)
+    growth_kb = second_half - first_half
     print(f"soak: {options.seconds}s, {stats['restarts']} backend restarts, verified {stats['verified']} values, "
           f"{stats['misses']} misses after restarts, {stats['server_errors']} SERVER_ERROR replies, "
           f"{stats['corrupt']} wrong or desynchronised replies, {stats['hangs']} hangs")
-    print(f"soak: proxy RSS after warm-up: first half max {max(warm[:half]) if half else 0} KB, "
-          f"second half max {max(warm[half:]) if half else 0} KB (growth {growth_kb} KB)")
+    print(f"soak: proxy RSS after warm-up: first half max {first_half} KB, "
+          f"second half max {second_half} KB (growth {growth_kb} KB)")
     try:
         import json
         result = json.loads(bench)
@@ -656,31 +678,17 @@ def main_redis(options):
     workers = [threading.Thread(target=RedisVerifier(proxy_port, i, deadline).run, daemon=True) for i in range(8)]
     for worker in workers:
         worker.start()
-    samples = []
-    counters = proxy_counters(stats_port)
-    next_kill = time.time() + 5
-    while time.time() < deadline:
-        time.sleep(1)
-        samples.append((time.time() - start, rss_kb(proxy.pid)))
-        if proxy.poll() is not None:
-            problems.append(f"golemproxy exited with {proxy.returncode}")
-            break
-        now_counters = proxy_counters(stats_port)
-        if now_counters is not None and now_counters != counters:
+    counters = [proxy_counters(stats_port)]
+
+    def watch_counters():
+        # A change in the proxy's error, timeout or ejection counters disturbs the pool.
+        now = proxy_counters(stats_port)
+        if now is not None and now != counters[0]:
             disturb()
-            counters = now_counters
-        if time.time() >= next_kill:
-            port = random.choice(ports)
-            disturb()
-            backends[port].kill()  # SIGKILL
-            backends[port].wait()
-            time.sleep(1.5)
-            backends[port] = redis_server(port, work)
-            if not wait_port(port):
-                problems.append(f"redis-server on {port} did not restart")
-            disturb()
-            rstats["restarts"] += 1
-            next_kill = time.time() + random.uniform(3, 8)
+            counters[0] = now
+
+    samples, rstats["restarts"] = chaos(proxy, backends, ports, lambda port: redis_server(port, work), start, deadline,
+                                        problems, tick=watch_counters, disturb=disturb)
     for worker in workers:
         worker.join(timeout=15)
     hung_workers = sum(1 for worker in workers if worker.is_alive())
@@ -700,9 +708,8 @@ def main_redis(options):
         problems.extend(confirmed)
     rss_minute = next((rss for t, rss in samples if t >= 60), None)
     rss_end = samples[-1][1] if samples else 0
-    warm = [rss for t, rss in samples if t >= options.seconds * 0.2]
-    half = len(warm) // 2
-    growth_kb = (max(warm[half:]) - max(warm[:half])) if half else 0
+    first_half, second_half = rss_growth(samples, options.seconds)
+    growth_kb = second_half - first_half
     print(f"soak --redis: {options.seconds}s, {rstats['restarts']} backend restarts, {rstats['batches']} batches, "
           f"{rstats['replies']} replies verified ({rstats['values']} values), {rstats['wrong']} wrong replies, "
           f"{rstats['desyncs']} desyncs, {rstats['hangs']} hangs, {rstats['closed']} connections closed by the proxy, "
@@ -714,8 +721,8 @@ def main_redis(options):
              for mark in range(30, int(samples[-1][0]) + 1, 30)] if samples else []
     print(f"soak --redis: proxy RSS every 30 s (KB): {', '.join(trace)}")
     print(f"soak --redis: proxy RSS at 1 minute {rss_minute if rss_minute is not None else 'n/a'} KB, at the end "
-          f"{rss_end} KB; after warm-up: first half max {max(warm[:half]) if half else 0} KB, "
-          f"second half max {max(warm[half:]) if half else 0} KB (growth {growth_kb} KB)")
+          f"{rss_end} KB; after warm-up: first half max {first_half} KB, "
+          f"second half max {second_half} KB (growth {growth_kb} KB)")
     bench_log.flush()
     with open(bench_log.name, errors="replace") as f:
         bench_errors = f.read().count("Error")
