@@ -121,12 +121,15 @@ run_long() {
     return "$rc"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on (and not already picked).
+# A TCP port on 127.0.0.1 that nothing listens on (and not already picked), below the
+# kernel's ephemeral range: a port inside it can be taken by any outgoing connection
+# between this check and the bind (seen once: the stats port was).
 picked=" "
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
     local port
     for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % (ephemeral_low - 20000)))
         case "$picked" in *" $port "*) continue ;; esac
         if [ -z "$(ss -Hltn "sport = :$port")" ]; then
             picked+="$port "

@@ -37,10 +37,12 @@ final class ProxyUnderTest {
     init(_ kind: Kind, servers: [String], extra: [String] = [], threads: Int = 2, statsInterval: Int? = nil) throws {
         configPath = NSTemporaryDirectory() + "golem-proxy-\(UUID().uuidString).yml"
         let path = configPath
-        let statsPort = try freePort()
-        self.statsPort = statsPort
         let interval = statsInterval.map { ["-i", "\($0)"] } ?? []
+        // A new stats port with every start attempt, like the listen port: a port the
+        // OS called free can be taken before the proxy binds it.
+        var statsPort = 0
         process = try ServerProcess(kind == .golem ? golemproxyPath : "/usr/sbin/nutcracker") { port in
+            statsPort = (try? freePort()) ?? 0
             var yaml = "pool:\n  listen: 127.0.0.1:\(port)\n"
             for line in extra { yaml += "  \(line)\n" }
             yaml += "  servers:\n"
@@ -53,6 +55,7 @@ final class ProxyUnderTest {
                 return ["-c", path, "-s", "\(statsPort)", "-a", "127.0.0.1", "-o", "/dev/null"] + interval
             }
         }
+        self.statsPort = statsPort
     }
 
     deinit {
