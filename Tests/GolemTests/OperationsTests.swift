@@ -93,6 +93,35 @@ struct OperationsTests {
         }
     }
 
+    @Test("a graceful stop that begins while a client is paused by backpressure still closes it once answered")
+    func stopWhilePaused() throws {
+        let backend = try ServerProcess.memcached()
+        let proxy = try ProxyUnderTest(.golem, servers: ["127.0.0.1:\(backend.port):1 server0"], threads: 1, statsInterval: 50)
+        let pid = backend.process.processIdentifier
+        let client = try proxy.connect(timeout: 10)
+        // More requests than a client may have unanswered (1024), in one segment: the
+        // proxy reads them all at once and pauses the client with the socket empty.
+        let count = ClientConnection.maxQueued + 76
+        kill(pid, SIGSTOP)
+        defer { kill(pid, SIGCONT) }
+        try client.send(String(repeating: "get k\r\n", count: count))
+        func outQueue(_ pool: [String: Any]) -> Int {
+            ((pool["server0"] as? [String: Any])?["out_queue"] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(waitForStats(port: proxy.statsPort) { outQueue($0) == ClientConnection.maxQueued }, "client paused")
+        kill(proxy.process.process.processIdentifier, SIGTERM)
+        kill(pid, SIGCONT)
+        for _ in 0..<count { #expect(try client.readLineString() == "END") }
+        // The client stays connected: the proxy must end the drain itself (shut its side
+        // down, linger at most 2 s) and exit, long before its 10 s grace deadline.
+        var exited = false
+        for _ in 0..<600 where !exited {
+            exited = !proxy.process.process.isRunning
+            if !exited { usleep(10_000) }
+        }
+        #expect(exited, "the proxy exits once the paused client is answered")
+    }
+
     @Test("a backend restart that resets every worker's connection at once is not an ejection, as in nutcracker")
     func restartIsNotEjection() throws {
         for kind in [ProxyUnderTest.Kind.nutcracker, .golem] {

@@ -522,6 +522,10 @@ final class ClientConnection: EventTarget {
         if !inputClosed {
             readWatcher.start()
             processInput()
+            // A graceful stop that began while this client was paused ends its drain
+            // here: when the socket holds nothing more, no read event would come to
+            // notice that, and the client would stay open until the grace deadline.
+            if draining && !paused && !closed { readAvailable() }
         }
     }
 
